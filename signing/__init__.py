@@ -1,0 +1,1 @@
+"""Keys, certificates, CMS and the HABv4 signing layouts (imports ``formats`` only)."""
