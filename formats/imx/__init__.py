@@ -1,0 +1,6 @@
+"""NXP i.MX boot image structures: IVT, boot data, DCD, imximage.cfg, CSF and SRK table.
+
+Byte layouts follow the i.MX6UL/ULL Reference Manuals (chapter "System Boot", "Image Vector
+Table and Boot Data", "Device Configuration Data") and the HABv4 API Reference Manual; where
+U-Boot ``mkimage -T imximage`` is the de-facto standard its output is matched byte for byte.
+"""

@@ -1,0 +1,1 @@
+"""Commands on ELF files: ``info`` and ``bin`` (placeholder module, filled in below)."""

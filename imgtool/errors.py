@@ -1,0 +1,33 @@
+"""Errors of the application layer and the exit codes they map to.
+
+Exit codes (DESIGN.md "Command surface"): 0 success; 1 a check failed (verification,
+budget, tampered image); 2 bad input or usage. :class:`formats.errors.FormatError` and
+``signing`` errors count as bad input (2).
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_CHECK_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+
+class ImgtoolError(Exception):
+    """Base of the errors the CLI turns into one line and an exit code."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class InputError(ImgtoolError):
+    """Bad input or usage: a file that is not what the command needs, a bad option value.
+
+    The message names the file, the offset or field, and what was expected.
+    """
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class CheckFailed(ImgtoolError):
+    """A check the user asked for did not pass (verify, budget): exit code 1."""
+
+    exit_code = EXIT_CHECK_FAILED

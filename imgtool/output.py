@@ -1,0 +1,67 @@
+"""Writing outputs atomically: a temp file in the target's folder, fsync, then rename.
+
+A failed or interrupted command therefore never leaves a half-written or stale output
+behind, and a reader never sees a partial file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterable
+
+from imgtool.errors import InputError
+
+
+def write_atomic(path: str | os.PathLike[str], data: bytes | Iterable[bytes], mode: int = 0o644) -> None:
+    """Write ``data`` (bytes, or an iterable of byte chunks) to ``path`` atomically.
+
+    The file appears under its final name only once it is complete; on any error the
+    temporary file is removed and nothing is left at ``path`` that was not there before.
+
+    Raises:
+        InputError: the folder does not exist or cannot be written.
+    """
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise InputError(f"{target}: cannot write: folder {folder} does not exist")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise InputError(f"{target}: cannot write: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            if isinstance(data, (bytes, bytearray, memoryview)):
+                fh.write(data)
+            else:
+                for chunk in data:
+                    fh.write(chunk)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def read_input(path: str | os.PathLike[str]) -> bytes:
+    """Read a whole input file.
+
+    Raises:
+        InputError: the file is missing, is a folder or cannot be read (message names it).
+    """
+    p = Path(path)
+    try:
+        return p.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{p}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{p}: is a folder, expected a file") from None
+    except OSError as exc:
+        raise InputError(f"{p}: cannot read: {exc.strerror}") from None
