@@ -1,1 +1,64 @@
-"""Commands on ELF files: ``info`` and ``bin`` (placeholder module, filled in below)."""
+"""``imgtool info`` and ``imgtool bin``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from imgtool.cli import app
+
+
+@app.command("info")
+def info_cmd(
+    file: Path = typer.Argument(..., help="An ELF, .imx or signed .imx file."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
+) -> None:
+    """Identify FILE and dump its structure (ELF: architecture, entry, segments, Go build info)."""
+    from imgtool.describe import describe_file, render_text
+
+    desc = describe_file(file)
+    if as_json:
+        typer.echo(json.dumps(desc, indent=2))
+    else:
+        typer.echo(render_text(desc), nl=False)
+
+
+@app.command("bin")
+def bin_cmd(
+    elf: Path = typer.Argument(..., help="The linked ELF."),
+    output: Path = typer.Option(..., "-o", "--output", help="Output file."),
+    fmt: str = typer.Option("bin", "--format", "-f", help="bin, hex (Intel HEX), srec (Motorola S-record) or uf2."),
+    pad_to: Optional[str] = typer.Option(None, "--pad-to", help="Pad the image up to this load address (objcopy --pad-to)."),
+    fill: str = typer.Option("0", "--fill", help="Byte for holes and padding (0..255)."),
+    max_gap: str = typer.Option("1M", "--max-gap", help="Largest hole between sections a flat binary fills; 'any' for no limit."),
+    no_bss: bool = typer.Option(False, "--no-bss", help="Leave .bss/.noptrbss out (default: zeros, as TamaGo needs)."),
+    uf2_family: Optional[str] = typer.Option(None, "--uf2-family", help="UF2 family ID: a number or a name (see docs)."),
+    append_crc: Optional[str] = typer.Option(None, "--append-crc", help="Append the CRC of the image under this model (see 'imgtool crc --list')."),
+    crc_byteorder: str = typer.Option("little", "--crc-byteorder", help="Byte order of the appended CRC: little or big."),
+) -> None:
+    """Write the loadable content of ELF as a flat binary, Intel HEX, S-record or UF2."""
+    from imgtool.cli.params import parse_byte, parse_int
+    from imgtool.elfinput import load_elf
+    from imgtool.flatimage import FlatOptions, build_flat
+    from imgtool.output import write_atomic
+
+    family = None
+    if uf2_family is not None:
+        from imgtool.flatimage import uf2_family_id
+
+        family = uf2_family_id(uf2_family)
+    opts = FlatOptions(
+        format=fmt,
+        pad_to=parse_int(pad_to, "--pad-to"),
+        fill=parse_byte(fill, "--fill"),
+        max_gap=None if max_gap == "any" else parse_int(max_gap, "--max-gap"),
+        include_bss=not no_bss,
+        uf2_family=family,
+        append_crc=append_crc,
+        crc_byteorder=crc_byteorder,
+    )
+    data = build_flat(load_elf(elf), opts)
+    write_atomic(output, data)

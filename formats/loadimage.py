@@ -1,0 +1,181 @@
+"""LoadImage: the memory image of an ELF's loadable content, and its flat binary form.
+
+Which sections load is decided by their flags, not by a list of names: every section
+with SHF_ALLOC that is not a note, not empty and not thread-local BSS. Sections are
+placed at their load address (LMA: the section's VMA moved by its PT_LOAD's
+``p_paddr - p_vaddr``), exactly where ``objcopy -O binary`` places them. ``.bss`` and
+``.noptrbss`` become real zeros by default, because the TamaGo runtime never clears BSS
+(the TamaGo recipe forces them to contents with ``--set-section-flags``).
+
+Compared with the TamaGo recipe (``objcopy -O binary -j .text -j .rodata ... -j
+.noptrbss``), a flat image made here also carries ``.go.fipsinfo`` (Go 1.24+), which the
+recipe's fixed list drops, leaving zeros where the FIPS self-check expects its data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Sequence
+
+from formats.elf import SHT_NOTE, ElfFile, Section
+from formats.errors import FormatError
+
+#: Largest hole between two loaded sections that a flat image fills by default (bytes).
+DEFAULT_MAX_GAP = 1 << 20
+
+
+@dataclass(frozen=True)
+class Region:
+    """One labelled byte range of a load image.
+
+    ``address`` is the load address in bytes, ``size`` its length; ``kind`` is
+    ``"section"`` (file contents), ``"bss"`` (NOBITS, zeros), ``"gap"`` (fill between
+    sections) or ``"pad"`` (fill after the last section); ``name`` is the section name.
+    """
+
+    address: int
+    size: int
+    kind: str
+    name: str = ""
+
+    @property
+    def end(self) -> int:
+        return self.address + self.size
+
+
+@dataclass(frozen=True)
+class LoadImage:
+    """A contiguous memory image: ``data`` placed at load address ``base``.
+
+    ``entry`` is the ELF entry point (virtual address, Thumb bit masked); ``regions``
+    label every byte of ``data`` exactly once, in address order; ``vma_base`` is the
+    run-time address of the first byte (equal to ``base`` unless LMA and VMA differ).
+    """
+
+    base: int
+    data: bytes
+    entry: int
+    regions: tuple[Region, ...]
+    vma_base: int | None = None
+
+    @property
+    def end(self) -> int:
+        """First address after the image."""
+        return self.base + len(self.data)
+
+    def padded_to(self, address: int, fill: int = 0) -> "LoadImage":
+        """This image extended with ``fill`` bytes up to ``address`` (``objcopy --pad-to``).
+
+        Raises:
+            FormatError: ``address`` is below the end of the image.
+        """
+        if address < self.end:
+            raise FormatError(f"pad-to address 0x{address:x} is below the end of the image (0x{self.end:x})", field="--pad-to")
+        if address == self.end:
+            return self
+        pad = Region(self.end, address - self.end, "pad")
+        return replace(self, data=self.data + bytes([fill]) * (address - self.end), regions=self.regions + (pad,))
+
+
+def loaded_sections(elf: ElfFile, *, include_bss: bool = True, only: Sequence[str] | None = None) -> list[Section]:
+    """The sections that make up the memory image, in load-address order.
+
+    A section loads when it has SHF_ALLOC, is not SHT_NOTE, has a size, and is not
+    thread-local NOBITS (``.tbss`` takes no address space). NOBITS sections are kept
+    when ``include_bss``. ``only`` restricts to the named sections (``objcopy -j``).
+    """
+    secs = []
+    for s in elf.sections:
+        if not s.is_alloc or s.type == SHT_NOTE or s.size == 0:
+            continue
+        if s.is_nobits and (s.is_tls or not include_bss):
+            continue
+        if only is not None and s.name not in only:
+            continue
+        secs.append(s)
+    return sorted(secs, key=lambda s: (elf.lma(s), s.index))
+
+
+def section_chunks(elf: ElfFile, *, include_bss: bool = True, only: Sequence[str] | None = None) -> list[tuple[int, bytes, Section]]:
+    """(load address, bytes, section) for each loaded section, BSS as zeros.
+
+    This is the sparse form that Intel HEX, S-record and UF2 writers take; no gap is
+    filled.
+
+    Raises:
+        FormatError: two sections overlap at their load addresses.
+    """
+    out = []
+    prev = None
+    for s in loaded_sections(elf, include_bss=include_bss, only=only):
+        lma = elf.lma(s)
+        if prev is not None and lma < prev[0] + prev[1].size:
+            raise FormatError(
+                f"sections {prev[1].name} (0x{prev[0]:x}+0x{prev[1].size:x}) and {s.name} (0x{lma:x}) overlap at their load addresses",
+                source=elf.source, field="section headers")
+        data = bytes(s.size) if s.is_nobits else bytes(elf.section_data(s))
+        out.append((lma, data, s))
+        prev = (lma, s)
+    return out
+
+
+def check_go_layout(elf: ElfFile) -> None:
+    """Check the Go runtime sections a bootable image needs.
+
+    Raises:
+        FormatError: a Go 1.26+ ELF without ``.go.module`` (it holds
+            ``runtime.firstmoduledata``; an image without it does not start).
+    """
+    info = elf.build_info
+    release = info.go_release if info else None
+    if release and release >= (1, 26) and elf.section(".go.module") is None:
+        raise FormatError(
+            f"built with {info.go_version} but has no .go.module section (it holds runtime.firstmoduledata; "
+            "was it removed by objcopy or strip?)", source=elf.source, field=".go.module")
+
+
+def flatten(
+    elf: ElfFile,
+    *,
+    include_bss: bool = True,
+    fill: int = 0,
+    max_gap: int | None = DEFAULT_MAX_GAP,
+    only: Sequence[str] | None = None,
+) -> LoadImage:
+    """Flatten the loaded sections of ``elf`` into one contiguous :class:`LoadImage`.
+
+    The image runs from the lowest section load address to the end of the highest
+    section; holes between sections are filled with ``fill`` (0-255). Equivalent to
+    ``objcopy -O binary --gap-fill FILL`` over the same sections with BSS set to contents.
+
+    Raises:
+        FormatError: no loadable section; sections overlap; a hole between two sections
+            is larger than ``max_gap`` bytes (``None`` allows any): the flat file would be
+            mostly fill, as when RAM data sits far from flash; or a Go 1.26+ ELF lacks
+            ``.go.module``.
+    """
+    if not 0 <= fill <= 255:
+        raise FormatError(f"fill byte {fill} is not in 0..255", field="--fill")
+    check_go_layout(elf)
+    chunks = section_chunks(elf, include_bss=include_bss, only=only)
+    if not chunks:
+        raise FormatError("no loadable sections (SHF_ALLOC, not a note)", source=elf.source, field="section headers")
+    base = chunks[0][0]
+    parts: list[bytes] = []
+    regions: list[Region] = []
+    pos = base
+    for lma, data, sec in chunks:
+        name = sec.name
+        if lma > pos:
+            gap = lma - pos
+            if max_gap is not None and gap > max_gap:
+                raise FormatError(
+                    f"a hole of 0x{gap:x} bytes between 0x{pos:x} and {name} at 0x{lma:x} would make the flat image "
+                    f"0x{lma + len(data) - base:x} bytes (limit 0x{max_gap:x}); use a sparse format (hex, srec, uf2) "
+                    "or allow it with --max-gap", source=elf.source, field=name)
+            parts.append(bytes([fill]) * gap)
+            regions.append(Region(pos, gap, "gap"))
+        parts.append(data)
+        regions.append(Region(lma, len(data), "bss" if sec.is_nobits else "section", name))
+        pos = lma + len(data)
+    return LoadImage(base=base, data=b"".join(parts), entry=elf.entry, regions=tuple(regions), vma_base=chunks[0][2].addr)

@@ -1,0 +1,112 @@
+"""``imgtool info``: identify a file by its bytes and describe its structure.
+
+Each supported artifact contributes a describer that returns a JSON-able dict with a
+``type`` key; :func:`render_text` prints any of them for people.
+"""
+
+from __future__ import annotations
+
+import os
+
+from formats.errors import FormatError
+from imgtool.output import read_input
+
+
+def describe_file(path: str | os.PathLike[str]) -> dict:
+    """Describe the file at ``path`` (ELF, i.MX boot image, signed i.MX image).
+
+    Raises:
+        InputError: unreadable file.
+        FormatError: a recognised format that is malformed, or an unrecognised file.
+    """
+    data = read_input(path)
+    src = str(path)
+    if data[:4] == b"\x7fELF":
+        from formats.elf import ElfFile
+        from imgtool.elfinput import elf_summary
+
+        return elf_summary(ElfFile.parse(data, source=src))
+    if data[:1] == b"\xd1" and data[3:4] in (b"\x40", b"\x41", b"\x42", b"\x43"):
+        try:
+            from imgtool.imxbuild import describe_imx
+        except ImportError:  # pragma: no cover - i.MX support not installed
+            describe_imx = None
+        if describe_imx is not None:
+            try:
+                desc = describe_imx(data)
+            except FormatError as exc:
+                raise exc.with_source(src) from None
+            desc.setdefault("file", src)
+            return desc
+    raise FormatError("not a recognised file (expected an ELF or an i.MX image starting with an IVT)", source=src, offset=0)
+
+
+def _hex(v: int | None) -> str:
+    return "-" if v is None else f"0x{v:x}"
+
+
+def render_text(desc: dict) -> str:
+    """Human-readable text for a description from :func:`describe_file`."""
+    if desc.get("type") == "elf":
+        return _render_elf(desc)
+    return _render_generic(desc)
+
+
+def _render_elf(d: dict) -> str:
+    lines = [
+        f"{d['file']}: {d['class']} {d['endian']}-endian {d['arch']}" + (" (stripped)" if d["stripped"] else ""),
+        f"  entry        {_hex(d['entry'])}" + (" (Thumb)" if d["entry_thumb"] else ""),
+        f"  TEXT_START   {_hex(d['text_start'])}",
+    ]
+    if d["pvh_entry"] is not None:
+        lines.append(f"  PVH entry    {_hex(d['pvh_entry'])} (Xen PVH note)")
+    go = d.get("go")
+    if go:
+        lines.append(f"  Go           {go['go_version']}")
+        lines.append(f"  path         {go['path']}")
+        if go["main"]:
+            lines.append(f"  mod          {go['main']['path']} {go['main']['version']}")
+        for dep in go["deps"]:
+            rep = f" => {dep['replace']['path']} {dep['replace']['version']}" if dep.get("replace") else ""
+            lines.append(f"  dep          {dep['path']} {dep['version']}{rep}")
+    tg = d.get("tamago") or {}
+    for b in tg.get("boards", []):
+        lines.append(f"  board        {b}")
+    for s in tg.get("socs", []):
+        lines.append(f"  soc          {s}")
+    lines.append("  segments:")
+    lines.append(f"    {'type':<12} {'offset':>10} {'vaddr':>18} {'paddr':>18} {'filesz':>10} {'memsz':>10} flags")
+    for s in d["segments"]:
+        lines.append(f"    {s['type']:<12} {_hex(s['offset']):>10} {_hex(s['vaddr']):>18} {_hex(s['paddr']):>18} "
+                     f"{_hex(s['filesz']):>10} {_hex(s['memsz']):>10} {s['flags']}")
+    lines.append("  sections:")
+    lines.append(f"    {'name':<20} {'type':<10} {'addr':>18} {'size':>10} flags")
+    for s in d["sections"]:
+        lines.append(f"    {s['name']:<20} {s['type']:<10} {_hex(s['addr']):>18} {_hex(s['size']):>10} {s['flags']}")
+    return "\n".join(lines) + "\n"
+
+
+def _render_generic(d: dict, indent: str = "") -> str:
+    out = []
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.append(f"{indent}{k}:")
+            out.append(_render_generic(v, indent + "  ").rstrip("\n"))
+        elif isinstance(v, list):
+            out.append(f"{indent}{k}:")
+            for item in v:
+                if isinstance(item, dict):
+                    out.append(f"{indent}  - " + ", ".join(f"{ik}={_fmt(iv)}" for ik, iv in item.items()))
+                else:
+                    out.append(f"{indent}  - {_fmt(item)}")
+        else:
+            out.append(f"{indent}{k}: {_fmt(v)}")
+    return "\n".join(out) + "\n"
+
+
+def _fmt(v) -> str:
+    if isinstance(v, bool) or v is None:
+        return str(v)
+    if isinstance(v, int):
+        return f"0x{v:x}" if v > 9 else str(v)
+    return str(v)
