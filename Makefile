@@ -1,0 +1,20 @@
+# imgtool's own entry points. `make demo` and `make test` each do all set-up first.
+VENV ?= .venv
+export VENV
+
+.PHONY: setup demo test bench clean
+
+setup:
+	./scripts/setup.sh
+
+demo: setup
+	./examples/demo.sh
+
+test: setup
+	$(VENV)/bin/python -m pytest -q
+
+bench: setup
+	$(VENV)/bin/python bench/bench_startup.py
+
+clean:
+	rm -rf out build *.egg-info
