@@ -3,4 +3,8 @@
 Byte layouts follow the i.MX6UL/ULL Reference Manuals (chapter "System Boot", "Image Vector
 Table and Boot Data", "Device Configuration Data") and the HABv4 API Reference Manual; where
 U-Boot ``mkimage -T imximage`` is the de-facto standard its output is matched byte for byte.
+
+Modules: :mod:`formats.imx.ivt` (IVT, boot data), :mod:`formats.imx.dcd` (DCD and its
+commands), :mod:`formats.imx.cfg` (``imximage.cfg``), :mod:`formats.imx.image` (the
+``.imx`` file: build, parse, HAB/DCD block lists).
 """
