@@ -49,7 +49,47 @@ def render_text(desc: dict) -> str:
     """Human-readable text for a description from :func:`describe_file`."""
     if desc.get("type") == "elf":
         return _render_elf(desc)
+    if desc.get("format") == "imx":
+        return _render_imx(desc)
     return _render_generic(desc)
+
+
+def _render_dcd_command(c: dict) -> list[str]:
+    name = c.get("command")
+    if name == "write_data":
+        op = {"write": "=", "clear_bits": "&= ~", "set_bits": "|="}.get(c.get("operation"), "=")
+        return [f"      write{c['width'] * 8:<3} 0x{e['address']:08x} {op} 0x{e['value']:08x}"
+                + (f"  ({e['register']})" if e.get("register") else "") for e in c["entries"]]
+    if name == "check_data":
+        count = "" if c.get("count") is None else f", poll {c['count']}"
+        reg = f"  ({c['register']})" if c.get("register") else ""
+        return [f"      check{c['width'] * 8:<3} 0x{c['address']:08x} {c.get('flavour', '')} mask 0x{c['mask']:08x}{count}{reg}"]
+    return ["      " + ", ".join(f"{k}={_fmt(v)}" for k, v in c.items())]
+
+
+def _render_imx(d: dict) -> str:
+    ivt, bd = d["ivt"], d["boot_data"]
+    lines = [
+        f"{d['file']}: i.MX boot image, {d['size']} bytes" + (" (SDP flavour: IVT DCD pointer zeroed)" if d.get("sdp") else ""),
+        f"  IVT          self {_hex(ivt['self'])} entry {_hex(ivt['entry'])} dcd {_hex(ivt['dcd'])} "
+        f"boot_data {_hex(ivt['boot_data'])} csf {_hex(ivt['csf'])} (version {_hex(ivt['version'])})",
+        f"  boot data    start {_hex(bd['start'])} length {_hex(bd['length'])} plugin {bd['plugin']}",
+    ]
+    p = d.get("payload") or {}
+    if p:
+        lines.append(f"  payload      {_hex(p['address'])} .. {_hex(p['address'] + p['length'])} ({p['length']} bytes at file offset {_hex(p['offset'])})")
+    dcd = d.get("dcd")
+    if dcd:
+        lines.append(f"  DCD          {dcd['length']} bytes at {_hex(dcd['address'])}, {len(dcd['commands'])} command(s):")
+        for c in dcd["commands"]:
+            lines.extend(_render_dcd_command(c))
+    csf = d.get("csf")
+    if csf:
+        state = "signed" if csf.get("signed") else ("reserved, empty" if not csf.get("present") else "present")
+        lines.append(f"  CSF          {_hex(csf['address'])}, {_hex(csf['size'])} bytes ({state})")
+    for k, v in (d.get("mkimage_l") or {}).items():
+        lines.append(f"  {k + ':':<12} {v}")
+    return "\n".join(lines) + "\n"
 
 
 def _render_elf(d: dict) -> str:

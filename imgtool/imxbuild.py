@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from formats.elf import ElfFile
 from formats.errors import FormatError
+from formats.loadimage import flatten
 from formats.imx.cfg import ImximageCfg, parse_cfg
 from formats.imx.dcd import DCD_MAX_SIZE_IMX6, CheckData, WriteData
 from formats.imx.image import (
@@ -274,3 +276,62 @@ def describe_imx(data: bytes) -> dict:
             listing["DCD Blocks"] = f"0x{d[0]:08x} 0x{d[1]:08x} 0x{d[2]:08x}"
     out["mkimage_l"] = listing
     return out
+
+
+@dataclass(frozen=True)
+class ImxBuild:
+    """The result of :func:`build_imx_from_elf`: the ``.imx`` bytes, the board used (or
+    ``None`` with a plain ``--dcd``), where the DCD came from, and the flat payload size
+    in bytes."""
+
+    imx: bytes
+    board: Board | None
+    cfg_origin: str
+    payload_size: int
+
+
+def build_imx_from_elf(
+    elf: ElfFile,
+    *,
+    board_name: str | None = None,
+    dcd_path: str | Path | None = None,
+    warn: Callable[[str], None] | None = None,
+) -> ImxBuild:
+    """ELF -> flat image -> ``.imx``: what ``objcopy`` + ``mkimage -T imximage`` + the
+    TamaGo ``dd`` entry patch produce, with the board checks they never made.
+
+    The board is ``board_name`` if given, else the one whose TamaGo board package is
+    compiled into ``elf``; the DCD is ``dcd_path`` if given, else the board's cfg (from
+    the tamago module in the Go module cache at the version in the ELF's build
+    information, else the bundled copy).
+
+    Raises:
+        FormatError: not an ARM ELF, or the flat image does not start at ``.text``.
+        InputError: no board found and no ``--dcd``; an unknown or ambiguous board;
+            TEXT_START differs from the board's; the payload does not fit the board's RAM;
+            a DCD over the limit or misaligned (names the line).
+    """
+    from imgtool.boards import detect_board, get_board, list_boards, tamago_version
+    from imgtool.elfinput import require_arch
+
+    require_arch(elf, ("arm",), "imx build")
+    if board_name:
+        board = get_board(board_name)
+    else:
+        board = detect_board(elf.iter_package_paths(), elf.text_start)
+    if board is None and dcd_path is None:
+        raise InputError(
+            f"{elf.source}: no TamaGo board package found in the ELF (stripped, or not a TamaGo program); "
+            f"pass --board (one of: {', '.join(b.name for b in list_boards())}) or --dcd imximage.cfg")
+    loaded = load_cfg(board, dcd_path, tamago_version(elf.build_info) if board is not None else None)
+    image = flatten(elf)
+    if elf.text_start is not None and image.base != elf.text_start:
+        raise FormatError(
+            f"the first loaded section is at 0x{image.base:x}, below .text at 0x{elf.text_start:x}; "
+            "an i.MX payload must start at TEXT_START", source=elf.source, field="section headers")
+    try:
+        imx = build_imx_from_flat(image.data, load_address=image.base, entry=elf.entry, cfg=loaded.cfg,
+                                  board=board, warn=warn)
+    except InputError as exc:
+        raise InputError(f"{elf.source}: {exc}") from None
+    return ImxBuild(imx=imx, board=board, cfg_origin=loaded.origin, payload_size=len(image.data))
