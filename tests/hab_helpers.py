@@ -1,0 +1,150 @@
+"""Shared helpers for the HAB tests: key folders generated once per test session, tools, images.
+
+Keys are cached per process (RSA-4096 generation is slow); each test gets its own copy of
+the folder so it may damage files freely.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+
+import pytest
+
+SIGNING_TIME = dt.datetime(2024, 5, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
+_CACHE: dict[tuple, Path] = {}
+_ROOT: list[Path] = []
+
+
+def _cache_root() -> Path:
+    if not _ROOT:
+        import tempfile
+
+        _ROOT.append(Path(tempfile.mkdtemp(prefix="imgtool-hab-keys-")))
+    return _ROOT[0]
+
+
+def write_files(folder: Path, files: dict[str, bytes]) -> None:
+    for rel, data in files.items():
+        path = folder / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+def pki(key_type: str = "rsa2048", layout: str = "habtool", srks: int = 4, password: bytes | None = None,
+        signing_srks: tuple[int, ...] | None = None) -> Path:
+    """A generated PKI folder (cached; do not modify it, copy it with :func:`pki_copy`)."""
+    from signing.pki import generate_pki
+
+    key = (key_type, layout, srks, password, signing_srks)
+    if key not in _CACHE:
+        folder = _cache_root() / "-".join(str(k) for k in key).replace("/", "_")
+        folder.mkdir(parents=True)
+        write_files(folder, generate_pki(key_type=key_type, srks=srks, layout=layout, password=password,
+                                         signing_srks=signing_srks,
+                                         not_before=dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)))
+        _CACHE[key] = folder
+    return _CACHE[key]
+
+
+def pki_copy(tmp_path: Path, **kwargs) -> Path:
+    dst = tmp_path / "keys"
+    shutil.copytree(pki(**kwargs), dst)
+    return dst
+
+
+def need(tool: str) -> str:
+    path = shutil.which(tool)
+    if path is None:  # a reference tool the comparison needs: never skip silently
+        pytest.fail(f"{tool} is needed (scripts/setup.sh installs it)", pytrace=False)
+    return path
+
+
+def run(*args, cwd=None, check=True, input=None) -> subprocess.CompletedProcess:
+    return subprocess.run([str(a) for a in args], cwd=cwd, check=check, capture_output=True, input=input)
+
+
+# --- a minimal .imx as mkimage writes it (used when formats.imx.image is not there) -------
+
+
+def mkimage_imx(tmp_path: Path, payload: bytes, *, text_start: int = 0x80010000, entry: int | None = None,
+                csf: int = 0x4000, dcd_lines: tuple[str, ...] = ("DATA 4 0x020c4068 0xffffffff", "DATA 4 0x020c406c 0xffffffff")) -> bytes:
+    """Build an .imx with Debian mkimage (IMAGE_VERSION 2, BOOT_FROM sd, CSF), patch IVT.entry."""
+    need("mkimage")
+    cfg = tmp_path / "imximage.cfg"
+    cfg.write_text("IMAGE_VERSION 2\nBOOT_FROM sd\n" + (f"CSF 0x{csf:x}\n" if csf else "") + "".join(l + "\n" for l in dcd_lines))
+    app = tmp_path / "app.bin"
+    app.write_bytes(payload)
+    out = tmp_path / "app.imx"
+    run("mkimage", "-n", cfg, "-T", "imximage", "-e", hex(text_start), "-d", app, out)
+    data = bytearray(out.read_bytes())
+    if entry is not None:
+        struct.pack_into("<I", data, 4, entry)
+    return bytes(data)
+
+
+def sample_payload(size: int = 4452, seed: int = 1) -> bytes:
+    import random
+
+    rnd = random.Random(seed)
+    return bytes(rnd.getrandbits(8) for _ in range(size))
+
+
+# --- NXP hab4_pki_tree.sh (Debian imx-code-signing-tool) ------------------------------------
+
+PKI_TREE = Path("/usr/share/doc/imx-code-signing-tool/pki_scripts/hab4_pki_tree.sh")
+
+# Minimal OpenSSL configuration the script needs (the Debian package lacks ca/*.cnf).
+OPENSSL_CNF = """\
+[ ca ]
+default_ca = CA_default
+[ CA_default ]
+dir = .
+new_certs_dir = .
+database = ./index.txt
+serial = ./serial
+default_md = sha256
+policy = policy_any
+email_in_dn = no
+copy_extensions = none
+[ policy_any ]
+commonName = supplied
+[ req ]
+distinguished_name = req_dn
+x509_extensions = v3_ca
+string_mask = utf8only
+[ req_dn ]
+commonName = Common Name
+[ v3_ca ]
+basicConstraints = critical,CA:true
+keyUsage = keyCertSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+"""
+V3_CA = "basicConstraints = critical,CA:true\nkeyUsage = keyCertSign\nsubjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid:always\n"
+V3_USR = "basicConstraints = CA:FALSE\nsubjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid:always\n"
+
+
+def hab4_pki_tree(ecc: bool = False) -> Path:
+    """A key folder made by NXP's hab4_pki_tree.sh (RSA-2048 or P-256, 4 SRKs, SRK CA), cached."""
+    key = ("hab4_pki_tree", ecc)
+    if key in _CACHE:
+        return _CACHE[key]
+    if not PKI_TREE.is_file():
+        pytest.fail("hab4_pki_tree.sh is needed (apt-get install imx-code-signing-tool; scripts/setup.sh does)", pytrace=False)
+    need("openssl")
+    root = _cache_root() / ("nxp-tree-ecc" if ecc else "nxp-tree-rsa")
+    for sub in ("ca", "keys", "crts"):
+        (root / sub).mkdir(parents=True)
+    (root / "ca" / "openssl.cnf").write_text(OPENSSL_CNF)
+    (root / "ca" / "v3_ca.cnf").write_text(V3_CA)
+    (root / "ca" / "v3_usr.cnf").write_text(V3_USR)
+    args = ["-existing-ca", "n", "-use-ecc", "y" if ecc else "n"]
+    args += ["-kl", "p256" if ecc else "2048"]
+    args += ["-duration", "10", "-num-srk", "4", "-srk-ca", "y"]
+    run("sh", PKI_TREE, *args, cwd=root / "keys")
+    _CACHE[key] = root
+    return root
