@@ -37,6 +37,11 @@ def describe_file(path: str | os.PathLike[str]) -> dict:
             except FormatError as exc:
                 raise exc.with_source(src) from None
             desc.setdefault("file", src)
+            csf = desc.get("csf") or {}
+            if csf.get("present"):
+                from signing.hab import describe_csf
+
+                desc["hab"] = describe_csf(data)
             return desc
     raise FormatError("not a recognised file (expected an ELF or an i.MX image starting with an IVT)", source=src, offset=0)
 
@@ -89,7 +94,33 @@ def _render_imx(d: dict) -> str:
         lines.append(f"  CSF          {_hex(csf['address'])}, {_hex(csf['size'])} bytes ({state})")
     for k, v in (d.get("mkimage_l") or {}).items():
         lines.append(f"  {k + ':':<12} {v}")
+    hab = d.get("hab")
+    if hab:
+        lines.extend(_render_hab(hab))
     return "\n".join(lines) + "\n"
+
+
+def _render_hab(h: dict) -> list[str]:
+    lines = [f"  CSF commands (version {_hex(h.get('version'))}, {h.get('length')} bytes):"]
+    for c in h.get("commands", []):
+        extra = {k: v for k, v in c.items() if k != "command"}
+        blocks = extra.pop("blocks", None)
+        text = ", ".join(f"{k}={_fmt(v)}" for k, v in extra.items())
+        if blocks:
+            text += ", blocks " + " ".join(f"{_hex(b['start'])}+{_hex(b['length'])}" for b in blocks)
+        lines.append(f"      {c['command']:<18} {text}")
+    for c in h.get("certificates", []):
+        lines.append(f"  certificate  {c['role']}: {c['subject']} ({c['key_type']}), issuer {c['issuer']}, "
+                     f"valid {c['not_before']} .. {c['not_after']}")
+    for s in h.get("signatures", []):
+        lines.append(f"  signature    {s['role']}: {s['signature_algorithm']}, signingTime {s.get('signing_time')}")
+    t = h.get("srk_table")
+    if t:
+        lines.append(f"  SRK table    {t['keys']} keys, SRK {h.get('srk_index')} selected; SRK hash {t['hash']}")
+        lines.append(f"  fuse words   {' '.join(t['fuse_words'])} (bank 3, words 0-7)")
+    for p in h.get("problems", []):
+        lines.append(f"  problem      {p}")
+    return lines
 
 
 def _render_elf(d: dict) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Optional
 
@@ -60,3 +61,61 @@ def boards_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON.")
     typer.echo(f"{'board':<20} {'soc':<10} {'TEXT_START':>10} {'CSF':>7} {'engine':<7} description")
     for b in boards:
         typer.echo(f"{b.name:<20} {b.soc:<10} {b.text_start:#10x} {b.csf_size:#7x} {b.hab_engine:<7} {b.description}")
+
+
+@imx_app.command("sign")
+def imx_sign(
+    file: Path = typer.Argument(..., help="The linked ARM ELF, or an existing .imx to sign as it is."),
+    keys: Path = typer.Option(..., "--keys", "-k", help="HAB key folder (habtool or NXP hab4_pki_tree.sh layout)."),
+    board: Optional[str] = typer.Option(None, "--board", "-b", help="Board profile; default: detected from the ELF."),
+    dcd: Optional[Path] = typer.Option(None, "--dcd", help="An imximage.cfg to use instead of the board's (ELF input)."),
+    srk_index: int = typer.Option(1, "--srk-index", help="SRK to sign with, 1..4."),
+    engine: Optional[str] = typer.Option(None, "--engine", help="HAB engine: any, sw, dcp, caam or a number (default: the board's)."),
+    csf_version: str = typer.Option("4.0", "--csf-version", help="CSF header version 4.0 .. 4.5."),
+    sdp: bool = typer.Option(False, "--sdp", help="Also write the USB serial-download flavour, OUT-sdp.imx."),
+    signing_time: Optional[str] = typer.Option(None, "--signing-time", help="CMS signingTime (epoch seconds or ISO 8601); default SOURCE_DATE_EPOCH, else the certificates' notBefore."),
+    password_file: Optional[Path] = typer.Option(None, "--password-file", help="File whose first line is the key password (default: key_pass.txt in the folder)."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Signed image (default: NAME-signed.imx)."),
+    verbose: bool = typer.Option(False, "-v", "--verbose", help="Print the SRK hash and the signing time."),
+) -> None:
+    """Build (for an ELF) and HABv4-sign an i.MX image; the result is verified before it is written."""
+    from imgtool.imxsign import sign_file
+    from imgtool.output import write_atomic
+
+    m = re.fullmatch(r"4\.([0-5])", csf_version.strip())
+    if not m:
+        from imgtool.errors import InputError
+
+        raise InputError(f"--csf-version: {csf_version!r}, expected 4.0 .. 4.5")
+    result = sign_file(file, keys_dir=keys, board_name=board, dcd_path=dcd, srk_index=srk_index, engine=engine,
+                       version=0x40 + int(m.group(1)), sdp=sdp, signing_time=signing_time,
+                       password_file=password_file, warn=warn)
+    out = output or file.with_name(f"{file.stem}-signed.imx")
+    write_atomic(out, result.signed)
+    if result.sdp is not None:
+        write_atomic(_sibling(out, "sdp", ".imx"), result.sdp)
+    if verbose:
+        typer.echo(f"SRK hash {result.srk_hash.hex()}; signingTime {result.signing_time.isoformat()} "
+                   f"(from {result.time_source})", err=True)
+
+
+@imx_app.command("verify")
+def imx_verify(
+    image: Path = typer.Argument(..., help="A signed .imx (SD/eMMC or SDP flavour)."),
+    srk_hash: Optional[str] = typer.Option(None, "--srk-hash", help="Expected SRK hash (64 hex digits) = the fuses."),
+    fuses: Optional[Path] = typer.Option(None, "--fuses", help="SRK_1_2_3_4_fuse.bin, or a text file of the eight fuse words."),
+    srk_table: Optional[Path] = typer.Option(None, "--srk-table", help="The SRK table whose hash the fuses hold."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Check a signed image offline: blocks cover IVT/DCD/boot data/entry, certificate chain, both CMS signatures, SRK hash."""
+    from imgtool.imxsign import expected_srk_hash, require_ok, verify_file
+
+    want_hash, want_table = expected_srk_hash(srk_hash=srk_hash, fuses=str(fuses) if fuses else None,
+                                              srk_table=str(srk_table) if srk_table else None)
+    report = verify_file(image, srk_hash=want_hash, srk_table=want_table)
+    if as_json:
+        typer.echo(json.dumps(dict(report.to_dict(), file=str(image)), indent=2))
+    else:
+        for c in report.checks:
+            typer.echo(f"{c.status.upper():<5} {c.name}" + (f": {c.detail}" if c.detail else ""))
+    require_ok(report, image)
