@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job on the bundled example: rebuild examples/hello with Go when Go is present
-# (else use the committed hello.elf), then describe it and make its flat image.
+# (else use the committed hello.elf), make fresh development HAB keys, sign it for the USB
+# armory Mk II and verify the signed image against the SRK fuse hash.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
@@ -20,4 +21,12 @@ fi
 "$IMGTOOL" info "$OUT/hello.elf"
 "$IMGTOOL" bin "$OUT/hello.elf" -o "$OUT/hello.bin"
 "$IMGTOOL" bin "$OUT/hello.elf" -o "$OUT/hello.hex" --format hex --no-bss
-echo "demo: wrote $OUT/hello.bin ($(stat -c %s "$OUT/hello.bin") bytes) and $OUT/hello.hex"
+"$IMGTOOL" imx build "$OUT/hello.elf" --board usbarmory-mk2 -o "$OUT/hello.imx" -v
+
+# Fresh development keys every run (never use these for a real device).
+rm -rf "$OUT/hab-keys"
+"$IMGTOOL" hab keygen "$OUT/hab-keys" --no-password
+"$IMGTOOL" imx sign "$OUT/hello.elf" --board usbarmory-mk2 --keys "$OUT/hab-keys" -o "$OUT/hello-signed.imx" -v
+"$IMGTOOL" imx verify "$OUT/hello-signed.imx" --fuses "$OUT/hab-keys/SRK_1_2_3_4_fuse.bin"
+"$IMGTOOL" hab srk "$OUT"/hab-keys/SRK_{1,2,3,4}_crt.pem -o "$OUT/srk-table.bin"
+echo "demo: wrote $OUT/hello.bin, $OUT/hello.hex, $OUT/hello.imx and $OUT/hello-signed.imx (verified)"

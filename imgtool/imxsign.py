@@ -13,6 +13,7 @@ import datetime as _dt
 import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 from formats.errors import FormatError
@@ -20,6 +21,39 @@ from imgtool.boards import Board
 from imgtool.errors import CheckFailed, InputError
 from imgtool.output import read_input
 from signing.errors import SigningError
+
+
+@dataclass(frozen=True)
+class TokenOptions:
+    """Where the CSF and IMG private keys live when they are on a PKCS#11 token:
+    the module ``library`` (e.g. ``/usr/lib/softhsm/libsofthsm2.so``), the token label,
+    the user PIN, and the key labels. The key folder then provides only public parts:
+    the SRK table and, where the token holds none, the CSF/IMG certificates."""
+
+    library: str
+    token: str
+    pin: str
+    csf_label: str = "CSF_1"
+    img_label: str = "IMG_1"
+
+
+def _token_keys(keys_dir: str | os.PathLike[str], srk_index: int, tok: TokenOptions):
+    from signing.keys import load_certificate
+    from signing.pkcs11 import hab_keys_from_token
+
+    root = Path(keys_dir)
+    tables = [p for p in (root / "SRK_1_2_3_4_table.bin", root / "crts" / "SRK_1_2_3_4_table.bin") if p.is_file()]
+    tables = tables or sorted(root.glob("**/*table*.bin"))
+    if not tables:
+        raise InputError(f"{root}: no SRK table (SRK_1_2_3_4_table.bin) for the token's keys; make one with 'imgtool hab srk'")
+
+    def cert(label: str):
+        found = sorted(root.glob(f"{label}_crt.pem")) + sorted(root.glob(f"crts/{label}*_crt.pem"))
+        return load_certificate(found[0]) if found else None
+
+    return hab_keys_from_token(tok.library, token_label=tok.token, pin=tok.pin, srk_table=tables[0].read_bytes(),
+                               srk_index=srk_index, csf_label=tok.csf_label, img_label=tok.img_label,
+                               csf_certificate=cert(tok.csf_label), img_certificate=cert(tok.img_label))
 
 
 @dataclass(frozen=True)
@@ -76,12 +110,14 @@ def sign_file(
     sdp: bool = False,
     signing_time: str | None = None,
     password_file: str | os.PathLike[str] | None = None,
+    token: TokenOptions | None = None,
     warn: Callable[[str], None] | None = None,
 ) -> SignResult:
     """Sign the ELF or ``.imx`` at ``path`` with the HAB key folder ``keys_dir``.
 
     The engine is ``engine`` (``any``, ``sw``, ``caam``, ``dcp`` or a number) or the
-    board's default (SW on i.MX6ULL/ULZ because of erratum ERR010449), else ANY.
+    board's default (SW on i.MX6ULL/ULZ because of erratum ERR010449), else ANY. With
+    ``token`` the CSF and IMG keys are used on the PKCS#11 token and never leave it.
 
     Raises:
         InputError: unreadable input, a file that is neither ELF nor ``.imx``, bad options.
@@ -111,7 +147,7 @@ def sign_file(
     if password_file is not None:
         lines = read_input(password_file).splitlines()
         password = lines[0] if lines else b""
-    keys = load_hab_keys(keys_dir, srk_index, password)
+    keys = _token_keys(keys_dir, srk_index, token) if token else load_hab_keys(keys_dir, srk_index, password)
     if engine is not None:
         eng = parse_engine(engine)
     elif board is not None:

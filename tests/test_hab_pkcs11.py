@@ -13,7 +13,7 @@ from hab_helpers import SIGNING_TIME, mkimage_imx, need, pki, run, sample_payloa
 from signing import hab
 from signing.errors import SigningError
 
-pkcs11 = pytest.importorskip("pkcs11", reason="pip install python-pkcs11")
+import pkcs11  # noqa: F401  (the [pkcs11] extra; scripts/setup.sh installs it)
 LIB = Path("/usr/lib/softhsm/libsofthsm2.so")
 
 
@@ -21,7 +21,7 @@ LIB = Path("/usr/lib/softhsm/libsofthsm2.so")
 def token(tmp_path_factory):
     need("softhsm2-util")
     if not LIB.is_file():
-        pytest.skip("SoftHSM2 module not installed (apt-get install softhsm2)")
+        pytest.fail("SoftHSM2 module is needed (apt-get install softhsm2; scripts/setup.sh does)", pytrace=False)
     root = tmp_path_factory.mktemp("softhsm")
     (root / "tokens").mkdir()
     conf = root / "softhsm2.conf"
@@ -118,3 +118,32 @@ def test_certificate_not_signed_by_srk(token):
     with pytest.raises(SigningError, match="not signed by SRK 1"):
         hab_keys_from_token(LIB, srk_index=1, **kwargs)
     assert hab_keys_from_token(LIB, srk_index=2, **kwargs).srk_index == 2
+
+
+def test_cli_signs_a_real_elf_with_token_keys(tmp_path, token, go_elf, run_imgtool):
+    """imgtool imx sign --pkcs11: the CSF and IMG keys stay on the token; the image verifies."""
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from signing.keys import load_certificate, load_private_key
+
+    folder = pki()
+    public = tmp_path / "public"
+    public.mkdir()
+    (public / "SRK_1_2_3_4_table.bin").write_bytes((folder / "SRK_1_2_3_4_table.bin").read_bytes())
+    srk_key = load_private_key(folder / "SRK_1_key.pem")
+    srk_cert = load_certificate(folder / "SRK_1_crt.pem")
+    for label in ("CSF_cli", "IMG_cli"):
+        cert = _on_token_cert(token, label, "rsa2048", srk_key, srk_cert)
+        (public / f"{label}_crt.pem").write_bytes(cert.public_bytes(Encoding.PEM))
+    (tmp_path / "pin").write_text("1234\n")
+    out = tmp_path / "signed.imx"
+    env = {"SOFTHSM2_CONF": os.environ["SOFTHSM2_CONF"], "SOURCE_DATE_EPOCH": "1767225600"}
+    r = run_imgtool("imx", "sign", go_elf("arm7"), "--board", "usbarmory-mk2", "--keys", public, "--pkcs11", LIB,
+                    "--token", token, "--pin-file", tmp_path / "pin", "--csf-key-label", "CSF_cli",
+                    "--img-key-label", "IMG_cli", "-o", out, env=env)
+    assert r.returncode == 0, r.stderr
+    assert not any(p.name.endswith("_key.pem") for p in public.iterdir())
+    run_imgtool("imx", "verify", out, "--srk-table", public / "SRK_1_2_3_4_table.bin", check=True)
+    r = run_imgtool("imx", "sign", go_elf("arm7"), "--board", "usbarmory-mk2", "--keys", public, "--pkcs11", LIB,
+                    "--token", token, "--pin-file", tmp_path / "pin", "-o", tmp_path / "x.imx", env=env)
+    assert r.returncode == 2 and "CSF_1" in r.stderr and not (tmp_path / "x.imx").exists()

@@ -76,20 +76,35 @@ def imx_sign(
     signing_time: Optional[str] = typer.Option(None, "--signing-time", help="CMS signingTime (epoch seconds or ISO 8601); default SOURCE_DATE_EPOCH, else the certificates' notBefore."),
     password_file: Optional[Path] = typer.Option(None, "--password-file", help="File whose first line is the key password (default: key_pass.txt in the folder)."),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Signed image (default: NAME-signed.imx)."),
+    pkcs11: Optional[Path] = typer.Option(None, "--pkcs11", help="PKCS#11 module holding the CSF and IMG keys (the key folder then gives the SRK table and certificates)."),
+    token: Optional[str] = typer.Option(None, "--token", help="Token label (with --pkcs11)."),
+    pin_file: Optional[Path] = typer.Option(None, "--pin-file", help="File with the token user PIN (default: $IMGTOOL_PKCS11_PIN)."),
+    csf_key_label: str = typer.Option("CSF_1", "--csf-key-label", help="Label of the CSF key on the token."),
+    img_key_label: str = typer.Option("IMG_1", "--img-key-label", help="Label of the IMG key on the token."),
     verbose: bool = typer.Option(False, "-v", "--verbose", help="Print the SRK hash and the signing time."),
 ) -> None:
     """Build (for an ELF) and HABv4-sign an i.MX image; the result is verified before it is written."""
-    from imgtool.imxsign import sign_file
-    from imgtool.output import write_atomic
+    import os
+
+    from imgtool.errors import InputError
+    from imgtool.imxsign import TokenOptions, sign_file
+    from imgtool.output import read_input, write_atomic
+
+    tok = None
+    if pkcs11 is not None:
+        if not token:
+            raise InputError("--pkcs11 needs --token LABEL")
+        pin = read_input(pin_file).decode().splitlines()[0] if pin_file else os.environ.get("IMGTOOL_PKCS11_PIN")
+        if not pin:
+            raise InputError("--pkcs11: give the user PIN with --pin-file or IMGTOOL_PKCS11_PIN")
+        tok = TokenOptions(str(pkcs11), token, pin, csf_key_label, img_key_label)
 
     m = re.fullmatch(r"4\.([0-5])", csf_version.strip())
     if not m:
-        from imgtool.errors import InputError
-
         raise InputError(f"--csf-version: {csf_version!r}, expected 4.0 .. 4.5")
     result = sign_file(file, keys_dir=keys, board_name=board, dcd_path=dcd, srk_index=srk_index, engine=engine,
                        version=0x40 + int(m.group(1)), sdp=sdp, signing_time=signing_time,
-                       password_file=password_file, warn=warn)
+                       password_file=password_file, token=tok, warn=warn)
     out = output or file.with_name(f"{file.stem}-signed.imx")
     write_atomic(out, result.signed)
     if result.sdp is not None:
