@@ -122,3 +122,46 @@ def _flatten_parsed(img):
             out += bytes(addr - base - len(out))  # holes read as zeros, as in the flat image
         out[addr - base:addr - base + len(data)] = data
     return base, bytes(out), img.start
+
+
+def test_uf2_with_family(go_elf, tmp_path, run_imgtool):
+    from formats import uf2
+
+    path = go_elf("arm7")
+    out = tmp_path / "app.uf2"
+    run_imgtool("bin", path, "-o", out, "--format", "uf2", "--uf2-family", "STM32F4", "--no-bss", check=True)
+    img = uf2.parse(out.read_bytes())
+    assert img.family_id == uf2.FAMILIES["STM32F4"] == 0x57755A57
+    flat = tmp_path / "app.bin"
+    run_imgtool("bin", path, "-o", flat, "--no-bss", check=True)
+    elf = ElfFile.parse(path.read_bytes())
+    ref = flat.read_bytes()
+    laid = bytearray(len(ref) + 256)  # blocks cover 256-byte windows, padded with zeros
+    for addr, data in img.segments:
+        off = addr - (elf.text_start & ~0xFF)
+        laid[off:off + len(data)] = data
+    start = elf.text_start & 0xFF
+    assert bytes(laid[start:start + len(ref)]) == ref and not any(laid[start + len(ref):])
+    r = run_imgtool("bin", path, "-o", out, "--format", "uf2", "--uf2-family", "NOPE")
+    assert r.returncode == 2 and "STM32F4" in r.stderr
+
+
+def test_append_crc(go_elf, tmp_path, run_imgtool):
+    """--append-crc adds the model's CRC of the image; the result checks to the model's residue."""
+    import zlib
+
+    from formats import crc
+
+    path = go_elf("arm7")
+    plain, with_crc = tmp_path / "a.bin", tmp_path / "b.bin"
+    run_imgtool("bin", path, "-o", plain, "--no-bss", check=True)
+    run_imgtool("bin", path, "-o", with_crc, "--no-bss", "--append-crc", "CRC-32/ISO-HDLC", check=True)
+    data = plain.read_bytes()
+    assert with_crc.read_bytes() == data + zlib.crc32(data).to_bytes(4, "little")
+    m = crc.get("CRC-32/ISO-HDLC")
+    assert m.compute(with_crc.read_bytes()) ^ m.xorout == m.residue  # the whole image checks
+    run_imgtool("bin", path, "-o", with_crc, "--no-bss", "--append-crc", "CRC-32/MPEG-2", "--crc-byteorder", "big",
+                check=True)
+    assert with_crc.read_bytes()[-4:] == crc.crc("CRC-32/MPEG-2", data).to_bytes(4, "big")
+    r = run_imgtool("bin", path, "-o", tmp_path / "c.bin", "--append-crc", "CRC-99")
+    assert r.returncode == 2 and "CRC-99" in r.stderr and not (tmp_path / "c.bin").exists()
