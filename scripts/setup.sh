@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV=${VENV:-.venv}
-APT_PACKAGES=(binutils-multiarch u-boot-tools openssl imx-code-signing-tool softhsm2 python3-venv gcc)
+APT_PACKAGES=(binutils-multiarch u-boot-tools openssl imx-code-signing-tool softhsm2 python3-venv gcc chromium golang-1.19-go)
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi

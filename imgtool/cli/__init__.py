@@ -54,7 +54,7 @@ def warn(message: str) -> None:
 # Command modules register themselves on the apps above.
 from imgtool.cli import cmd_elf  # noqa: E402,F401
 
-for _optional in ("cmd_imx", "cmd_hab", "cmd_crc"):
+for _optional in ("cmd_imx", "cmd_hab", "cmd_crc", "cmd_size"):
     try:
         __import__(f"imgtool.cli.{_optional}")
     except ModuleNotFoundError as _exc:  # a command module not written yet

@@ -1,0 +1,63 @@
+"""Size analysis of Go ELF files: every byte labelled, totals that reconcile.
+
+Library entry points (the CLI ``imgtool size`` is a thin shell over them):
+
+* :func:`analyze_file` ``(path) -> (ElfFile, SizeReport)``;
+* :func:`document` ``(report) -> dict``: the versioned ``imgtool-size/1`` JSON document;
+* :func:`load_base` ``(path) -> dict``: a diff base, from an ELF or a saved JSON document.
+
+Modules: :mod:`.engine` (attribution), :mod:`.packages` (name and module rules),
+:mod:`.views` (tables, JSON, diff, budgets), :mod:`.render` (text/CSV), :mod:`.html`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from imgtool.size.engine import SizeReport, analyze
+from imgtool.size.views import SCHEMA, to_json
+
+__all__ = ["SCHEMA", "SizeReport", "analyze", "analyze_file", "document", "load_base"]
+
+
+def analyze_file(path: str | os.PathLike[str]):
+    """Read, parse and analyse the ELF at ``path``.
+
+    Raises:
+        InputError: the file cannot be read. FormatError: not a valid ELF.
+    """
+    from imgtool.elfinput import load_elf
+
+    elf = load_elf(path)
+    return elf, analyze(elf)
+
+
+def document(report: SizeReport) -> dict:
+    """The ``imgtool-size/1`` document of ``report`` (JSON-able, sizes in bytes)."""
+    return to_json(report)
+
+
+def load_base(path: str | os.PathLike[str]) -> dict:
+    """A diff base: an ``imgtool-size/1`` JSON file, or an ELF analysed now.
+
+    Raises:
+        InputError: unreadable file, JSON of another schema.
+        FormatError: neither JSON nor a valid ELF.
+    """
+    from imgtool.errors import InputError
+    from imgtool.output import read_input
+
+    data = read_input(path)
+    if data[:1] in (b"{", b" ", b"\n"):
+        try:
+            doc = json.loads(data)
+        except ValueError as exc:
+            raise InputError(f"{path}: not valid JSON ({exc})") from None
+        if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
+            raise InputError(f"{path}: JSON schema is {doc.get('schema') if isinstance(doc, dict) else None!r}, "
+                             f"expected {SCHEMA!r} (written by 'imgtool size --format json')")
+        return doc
+    from formats.elf import ElfFile
+
+    return to_json(analyze(ElfFile.parse(data, source=str(path))))

@@ -1,0 +1,161 @@
+"""imgtool.size: every byte labelled exactly once; totals reconcile; package rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from formats.elf import ElfFile
+from formats.gomoduledata import locate
+from formats.loadimage import flatten
+from imgtool.size.engine import analyze
+from imgtool.size.packages import ModuleMap, package_from_file, symbol_package, type_package
+from imgtool.size import views
+from test_gopclntab import ELVES, nm_functions
+
+
+@pytest.fixture(scope="module")
+def analysed(go_elf):
+    cache = {}
+
+    def get(name):
+        if name not in cache:
+            elf = ElfFile.parse(go_elf(name).read_bytes(), str(go_elf(name)))
+            cache[name] = (elf, analyze(elf))
+        return cache[name]
+
+    return get
+
+
+@pytest.mark.parametrize("name", ELVES)
+def test_every_byte_has_one_label(analysed, name):
+    elf, r = analysed(name)
+    assert r.errors == []
+    for si in r.sections.values():
+        assert sum(p.size for p in si.pieces) == si.section.size, si.section.name
+        assert all(p.size > 0 for p in si.pieces)
+    assert sum(p.size for p in views.file_view(r)) == r.file_size == len(elf.data)
+    assert sum(p.size for p in views.memory_view(r)) == r.memory_size == sum(s.memsz for s in elf.loads)
+    assert sum(p.size for p in views.flash_view(r, elf)) == r.flash_image_size == len(flatten(elf).data)
+    # the pclntab split sums to the section, and per-package tables sum to the totals
+    assert sum(r.pclntab_parts.values()) == elf.section(".gopclntab").size
+    t = views.totals(r)
+    for by in ("package", "module", "section", "symbol"):
+        rows = views.table(r, by)
+        for col in ("flash", "ram", "text", "rodata", "pclntab", "data", "bss"):
+            assert sum(x[col] for x in rows) == t[col], (by, col)
+    assert sum(x["file"] for x in views.table(r, "file")) == r.file_size
+    assert any(x["name"] == "<unknown>" for x in views.table(r, "package"))
+
+
+def test_unknown_is_small_with_symbols(analysed):
+    _, r = analysed("arm7")
+    t = views.totals(r)
+    assert t["unknown"] < 0.02 * t["flash"]
+
+
+def test_far_data_layout_reconciles(analysed):
+    elf, r = analysed("arm7-fardata")
+    assert sum(p.size for p in views.memory_view(r)) == r.memory_size
+    assert sum(p.size for p in views.flash_view(r, elf)) == r.flash_image_size == len(flatten(elf, max_gap=None).data)
+
+
+@pytest.mark.parametrize("name", ["arm7", "arm5", "arm64", "amd64", "riscv64"])
+def test_function_text_matches_go_tool_nm(go_elf, analysed, name):
+    elf, r = analysed(name)
+    text = next(si for si in r.sections.values() if si.section.name == ".text")
+    got = {}
+    for p in text.pieces:
+        if not p.symbol.startswith("["):
+            got[p.symbol] = got.get(p.symbol, 0) + p.size
+    nm = nm_functions(go_elf(name))
+    n = 0
+    for _, (size, sym) in nm.items():
+        if size:
+            assert got.get(sym) == size, sym
+            n += 1
+    assert n > 1000
+
+
+def test_stripped_functions_come_from_pclntab(analysed):
+    _, full = analysed("arm7")
+    _, stripped = analysed("arm7-stripped")
+    a = views.table(full, "package")
+    b = views.table(stripped, "package")
+    fa = {x["name"]: x["text"] for x in a}
+    fb = {x["name"]: x["text"] for x in b}
+    for pkg in ("runtime", "fmt", "net/http", "encoding/json", "main"):
+        assert fb[pkg] > 0 and abs(fa[pkg] - fb[pkg]) <= 0.02 * fa[pkg]
+    assert {x["name"]: x["pclntab"] for x in a}["fmt"] == {x["name"]: x["pclntab"] for x in b}["fmt"]
+
+
+def test_module_rollup(analysed):
+    _, r = analysed("arm7")
+    mods = {x["name"]: x for x in views.table(r, "module")}
+    assert mods["std"]["class"] == "std"
+    assert all(x["class"] != "dependency" for x in mods.values()), "every package should classify"
+    assert all(not n.startswith("go.") for n in mods)
+    main = [x for x in mods.values() if x["class"] == "main"]
+    assert main and main[0]["text"] > 0
+
+
+def test_locates_by_symbols_and_scan(go_elf):
+    """Without the section header name, the table is found by symbols, then by scan."""
+    data = bytearray(go_elf("arm7").read_bytes())
+    elf = ElfFile.parse(bytes(data))
+    sec = elf.section(".gopclntab")
+    shstr = elf.sections[-1]
+    i = data.find(b".gopclntab\0", shstr.offset)
+    data[i:i + 10] = b".xopclntab"
+    g = locate(ElfFile.parse(bytes(data)))
+    assert g.how == "symbols" and g.address == sec.addr and g.pclntab.nfunc > 1000
+    sdata = bytearray(go_elf("arm7-stripped").read_bytes())
+    selt = ElfFile.parse(bytes(sdata))
+    i = sdata.find(b".gopclntab\0", selt.sections[-1].offset)
+    sdata[i:i + 10] = b".xopclntab"
+    ssec = selt.section(".gopclntab")
+    g = locate(ElfFile.parse(bytes(sdata)))
+    assert g.how == "scan" and g.address == ssec.addr and g.moduledata is not None
+    assert sum(x.size for x in g.pclntab.extents()) == ssec.size
+
+
+@pytest.mark.parametrize("name,pkg", [
+    ("fmt.Println", "fmt"),
+    ("net/http.(*Server).Serve", "net/http"),
+    ("crypto/elliptic.(*nistCurve[*crypto/internal/nistec.P224Point]).Add", "crypto/elliptic"),
+    ('main.(*List[go.shape.struct { Name string "json:\\"name\\"" }]).Push', "main"),
+    ("gopkg.in/yaml%2ev3.Unmarshal", "gopkg.in/yaml.v3"),
+    ("main.main.func1", "main"), ("main.main.func1.2", "main"), ("net/http.(*conn).serve-fm", "net/http"),
+    ("main.run.deferwrap1", "main"), ("fmt..inittask", "fmt"), ("encoding/json.init.0", "encoding/json"),
+    ("go:itab.*os.File,io.Writer", "os"), ("go.itab.*crypto/tls.Conn,net.Conn", "crypto/tls"),
+    ("type:.eq.main.Item", "main"), ("type..eq.[8]crypto/x509.Certificate", "crypto/x509"),
+    ("type:.eq.SM10", "<generated>"), ("type:.eq.struct { a int }", "<generated>"),
+    ("type:*", "<types>"), ("type:.namedata.*foo", "<types>"), ("go:string.*", "<strings>"),
+    ("go:func.*", "<funcdata>"), ("runtime.gcbits.0102", "<gc-metadata>"), ("$f64.3ff0000000000000", "<consts>"),
+    ("go.uber.org/zap.New", "go.uber.org/zap"), ("go.shape.int", "<generated>"),
+    ("go.shape.struct { unique.node = unique.node; unique.dead sync/atomic.Bool }.Load", "<generated>"),
+    ("vendor/golang.org/x/net/http2/hpack.NewEncoder", "vendor/golang.org/x/net/http2/hpack"),
+    ("memeqbody", None), ("runtime.modinfo.str", "<buildinfo>"),
+])
+def test_symbol_package(name, pkg):
+    assert symbol_package(name) == pkg
+
+
+def test_type_and_file_rules():
+    assert type_package("map[string]*net/http.Cookie") == "net/http"
+    assert type_package("[]main.T") == "main"
+    assert package_from_file("/usr/lib/go/src/internal/bytealg/compare_arm.s") == "internal/bytealg"
+    assert package_from_file("/root/go/pkg/mod/github.com/usbarmory/tamago@v1.26.1/bits/bits.go") == \
+        "github.com/usbarmory/tamago/bits"
+    assert package_from_file("<autogenerated>") is None
+
+
+def test_module_classes():
+    from formats.gobuildinfo import BuildInfo, Module
+
+    m = ModuleMap(BuildInfo("go1.26.8", path="example.com/app", main=Module("example.com/app", "(devel)"),
+                            deps=[Module("github.com/usbarmory/tamago", "v1.26.1")]))
+    assert m.module("main").cls == "main"
+    assert m.module("example.com/app/internal/x").path == "example.com/app"
+    assert m.module("github.com/usbarmory/tamago/bits").path == "github.com/usbarmory/tamago"
+    assert m.module("fmt").cls == "std" and m.module("vendor/golang.org/x/net/idna").cls == "std"
+    assert m.module("<types>").cls == "generated"
