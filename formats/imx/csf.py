@@ -16,6 +16,7 @@ import struct
 from dataclasses import dataclass, field
 
 from formats.errors import FormatError
+from formats.imx.ivt import expect_hab_structure
 
 # --- structure tags (HAB_TAG_*) -------------------------------------------------------
 HAB_TAG_IVT = 0xD1
@@ -338,13 +339,7 @@ class Csf:
         Raises:
             FormatError: wrong tag, length past the end of ``data``, malformed command.
         """
-        if offset + 4 > len(data):
-            raise FormatError("CSF truncated (need a 4-byte header)", offset=offset, field="CSF header")
-        tag, length, version = struct.unpack_from(">BHB", data, offset)
-        if tag != HAB_TAG_CSF:
-            raise FormatError(f"CSF tag 0x{tag:02x} (expected 0xd4)", offset=offset, field="CSF header")
-        if length < 4 or offset + length > len(data):
-            raise FormatError(f"CSF length {length} runs past the end of the data", offset=offset, field="CSF header")
+        _, length, version = expect_hab_structure(data, offset, HAB_TAG_CSF, "CSF header")
         return cls(tuple(parse_commands(data[offset + 4 : offset + length], offset + 4)), version)
 
 
@@ -414,13 +409,7 @@ def parse_blob(data: bytes, offset: int, tag: int | None = None) -> tuple[int, i
     after the DER, which DER parsers ignore. Raises :class:`FormatError` on a wrong tag or a
     length past the end.
     """
-    if offset + 4 > len(data):
-        raise FormatError("blob header past the end of the CSF", offset=offset, field="CSF blob")
-    t, length, version = struct.unpack_from(">BHB", data, offset)
-    if tag is not None and t != tag:
-        raise FormatError(f"blob tag 0x{t:02x} (expected 0x{tag:02x})", offset=offset, field="CSF blob")
-    if length < 4 or offset + length > len(data):
-        raise FormatError(f"blob length {length} runs past the end of the CSF", offset=offset, field="CSF blob")
+    t, length, version = expect_hab_structure(data, offset, tag, "CSF blob")
     return t, version, bytes(data[offset + 4 : offset + length])
 
 

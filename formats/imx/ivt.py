@@ -59,6 +59,27 @@ def parse_hab_header(data: bytes, offset: int = 0) -> tuple[int, int, int]:
     return _HAB_HEADER.unpack_from(data, offset)
 
 
+def expect_hab_structure(data: bytes, offset: int, tag: int | None, what: str) -> tuple[int, int, int]:
+    """Read the HAB header of a structure of type ``what`` at ``offset`` and check it.
+
+    Returns ``(tag, length, param)``; the length (big-endian, header included) is checked
+    to be at least 4 and to end inside ``data``; ``tag`` (if not ``None``) must match.
+
+    Raises:
+        FormatError: truncated header, wrong tag, or a length past the end (``field`` is
+            ``what``).
+    """
+    if offset < 0 or len(data) < offset + 4:
+        raise FormatError(f"{what} truncated (need a 4-byte header)", offset=offset, field=what)
+    t, length, param = _HAB_HEADER.unpack_from(data, offset)
+    if tag is not None and t != tag:
+        raise FormatError(f"{what} tag 0x{t:02x} (expected 0x{tag:02x})", offset=offset, field=what)
+    if length < 4 or offset + length > len(data):
+        raise FormatError(f"{what} length {length} runs past the end of the data ({len(data) - offset} bytes)",
+                          offset=offset, field=what)
+    return t, length, param
+
+
 @dataclass(frozen=True)
 class IVT:
     """Image Vector Table: the ROM's entry into a boot image.

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Union
 
 from formats.errors import FormatError
+from formats.imx.ivt import expect_hab_structure
 
 HAB_TAG_CRT = 0xD7
 """Tag of certificates, SRK tables (HAB_TAG_CRT)."""
@@ -212,17 +213,7 @@ class SrkTable:
 
 
 def _split(data: bytes, offset: int) -> tuple[list[SrkEntry], list[bytes], int]:
-    if offset + 4 > len(data):
-        raise FormatError("SRK table truncated (need a 4-byte header)", offset=offset, field="SRK table")
-    tag, length, version = struct.unpack_from(">BHB", data, offset)
-    if tag != HAB_TAG_CRT:
-        raise FormatError(f"SRK table tag 0x{tag:02x} (expected 0xd7)", offset=offset, field="SRK table")
-    if length < 4 or offset + length > len(data):
-        raise FormatError(
-            f"SRK table length {length} runs past the end of the data ({len(data) - offset} bytes)",
-            offset=offset,
-            field="SRK table",
-        )
+    _, length, version = expect_hab_structure(data, offset, HAB_TAG_CRT, "SRK table")
     entries: list[SrkEntry] = []
     raw: list[bytes] = []
     pos = offset + 4
