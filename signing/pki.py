@@ -113,6 +113,20 @@ def table_file_name(count: int) -> str:
     return "SRK_" + "_".join(str(i) for i in range(1, count + 1)) + "_table.bin"
 
 
+def _add_key_pair(files: dict[str, bytes], layout: str, habtool_stem: str, nxp_base: str, key, cert,
+                  password: bytes | None) -> None:
+    """Add a key and its certificate to ``files`` under the names of ``layout``:
+    habtool's ``STEM_key.pem``/``STEM_crt.pem``, or NXP's ``keys/BASE_key.{pem,der}`` and
+    ``crts/BASE_crt.{pem,der}``."""
+    if layout == "habtool":
+        files[f"{habtool_stem}_key.pem"] = _key_bytes(key, password)
+        files[f"{habtool_stem}_crt.pem"] = _cert_bytes(cert)
+        return
+    for der, ext in ((False, "pem"), (True, "der")):
+        files[f"keys/{nxp_base}_key.{ext}"] = _key_bytes(key, password, der=der)
+        files[f"crts/{nxp_base}_crt.{ext}"] = _cert_bytes(cert, der=der)
+
+
 def generate_pki(
     *,
     key_type: str = "rsa2048",
@@ -160,15 +174,7 @@ def generate_pki(
         cert = make_certificate(cn, key, ca=True, not_before=start, days=days)
         srk_keys.append(key)
         srk_certs.append(cert)
-        if layout == "habtool":
-            files[f"SRK_{i}_key.pem"] = _key_bytes(key, password)
-            files[f"SRK_{i}_crt.pem"] = _cert_bytes(cert)
-        else:
-            base = f"SRK{i}_sha256_{tag}_v3_ca"
-            files[f"keys/{base}_key.pem"] = _key_bytes(key, password)
-            files[f"keys/{base}_key.der"] = _key_bytes(key, password, der=True)
-            files[f"crts/{base}_crt.pem"] = _cert_bytes(cert)
-            files[f"crts/{base}_crt.der"] = _cert_bytes(cert, der=True)
+        _add_key_pair(files, layout, f"SRK_{i}", f"SRK{i}_sha256_{tag}_v3_ca", key, cert, password)
     for n in chosen:
         for role in ("CSF", "IMG"):
             key = generate_private_key(key_type)
@@ -176,15 +182,7 @@ def generate_pki(
             cert = make_certificate(
                 cn, key, issuer_cert=srk_certs[n - 1], issuer_key=srk_keys[n - 1], ca=False, not_before=start, days=days
             )
-            if layout == "habtool":
-                files[f"{role}_{n}_key.pem"] = _key_bytes(key, password)
-                files[f"{role}_{n}_crt.pem"] = _cert_bytes(cert)
-            else:
-                base = f"{role}{n}_1_sha256_{tag}_v3_usr"
-                files[f"keys/{base}_key.pem"] = _key_bytes(key, password)
-                files[f"keys/{base}_key.der"] = _key_bytes(key, password, der=True)
-                files[f"crts/{base}_crt.pem"] = _cert_bytes(cert)
-                files[f"crts/{base}_crt.der"] = _cert_bytes(cert, der=True)
+            _add_key_pair(files, layout, f"{role}_{n}", f"{role}{n}_1_sha256_{tag}_v3_usr", key, cert, password)
     table = hab_srk.build_srk_table(srk_certs)
     prefix = "" if layout == "habtool" else "crts/"
     tname = table_file_name(srks)
