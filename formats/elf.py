@@ -484,30 +484,16 @@ class ElfFile:
             raise exc.with_source(self.source) if self.source else exc
 
     def iter_package_paths(self) -> Iterator[str]:
-        """Distinct Go package paths that define symbols (``a/b/c.Func`` -> ``a/b/c``)."""
+        """Distinct Go package paths that define symbols (``a/b/c.Func`` -> ``a/b/c``),
+        by the rules of :mod:`formats.gosymbols`; generated names are left out."""
+        from formats.gosymbols import PSEUDO_PREFIX, symbol_package
+
         seen = set()
         for sym in self.symbols:
-            pkg = go_symbol_package(sym.name)
-            if pkg and pkg not in seen:
+            pkg = symbol_package(sym.name)
+            if pkg and not pkg.startswith(PSEUDO_PREFIX) and pkg not in seen:
                 seen.add(pkg)
                 yield pkg
-
-
-def go_symbol_package(name: str) -> str | None:
-    """The package path of a Go symbol name, or ``None`` for non-Go names.
-
-    The package is everything up to the first ``.`` after the last ``/`` (Go's linker
-    symbol naming); ``type:``/``go:`` prefixes and generic brackets are not packages.
-    """
-    if not name or name.startswith(("type:", "go:", "go.", "runtime.text", "$")) or "." not in name:
-        return None
-    cut = name.find("[")
-    base = name if cut < 0 else name[:cut]
-    slash = base.rfind("/")
-    dot = base.find(".", slash + 1)
-    if dot <= 0:
-        return None
-    return base[:dot]
 
 
 _STT = {0: "NOTYPE", 1: "OBJECT", 2: "FUNC", 3: "SECTION", 4: "FILE", 5: "COMMON", 6: "TLS"}

@@ -228,8 +228,9 @@ def _pclntab_pieces(secname, tab, funcs, fnames):
     """Per-function own pclntab bytes and shared rows; part totals for ``--by pclntab``."""
     own: dict[int, int] = {}
     parts: dict[str, int] = {}
-    ext = {x.name: x for x in tab.extents()}
-    for x in tab.extents():
+    extents = tab.extents()
+    ext = {x.name: x for x in extents}
+    for x in extents:
         parts[x.name] = parts.get(x.name, 0) + x.size
 
     def charge(part: str, func_entry: int, n: int) -> None:
