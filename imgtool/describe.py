@@ -27,22 +27,18 @@ def describe_file(path: str | os.PathLike[str]) -> dict:
 
         return elf_summary(ElfFile.parse(data, source=src))
     if data[:1] == b"\xd1" and data[3:4] in (b"\x40", b"\x41", b"\x42", b"\x43"):
-        try:
-            from imgtool.imxbuild import describe_imx
-        except ImportError:  # pragma: no cover - i.MX support not installed
-            describe_imx = None
-        if describe_imx is not None:
-            try:
-                desc = describe_imx(data)
-            except FormatError as exc:
-                raise exc.with_source(src) from None
-            desc.setdefault("file", src)
-            csf = desc.get("csf") or {}
-            if csf.get("present"):
-                from signing.hab import describe_csf
+        from imgtool.imxbuild import describe_imx
 
-                desc["hab"] = describe_csf(data)
-            return desc
+        try:
+            desc = describe_imx(data)
+        except FormatError as exc:
+            raise exc.with_source(src) from None
+        desc.setdefault("file", src)
+        if (desc.get("csf") or {}).get("present"):
+            from signing.hab import describe_csf
+
+            desc["hab"] = describe_csf(data)
+        return desc
     raise FormatError("not a recognised file (expected an ELF or an i.MX image starting with an IVT)", source=src, offset=0)
 
 

@@ -84,24 +84,6 @@ def crc_trailer(data: bytes, model: str, byteorder: str) -> bytes:
 
     if byteorder not in ("little", "big"):
         raise FormatError(f"byte order {byteorder!r}, expected little or big", field="--crc-byteorder")
-    m = crc.get_model(model)
+    m = crc.get(model)
     return m.digest_bytes(m.compute(data), byteorder)
 
-
-def uf2_family_id(text: str) -> int:
-    """A UF2 family ID from a number (``0xe48bff56``) or a catalogue name (``RP2040``).
-
-    Raises:
-        InputError: neither a number nor a known family name.
-    """
-    from formats import uf2
-    from imgtool.errors import InputError
-
-    try:
-        return int(text, 0)
-    except ValueError:
-        pass
-    fam = uf2.FAMILIES.get(text.upper()) if hasattr(uf2, "FAMILIES") else None
-    if fam is None:
-        raise InputError(f"--uf2-family: unknown family {text!r} (give a number or one of: {', '.join(sorted(getattr(uf2, 'FAMILIES', {})))})")
-    return fam

@@ -52,14 +52,7 @@ def warn(message: str) -> None:
 
 
 # Command modules register themselves on the apps above.
-from imgtool.cli import cmd_elf  # noqa: E402,F401
-
-for _optional in ("cmd_imx", "cmd_hab", "cmd_crc", "cmd_size"):
-    try:
-        __import__(f"imgtool.cli.{_optional}")
-    except ModuleNotFoundError as _exc:  # a command module not written yet
-        if _exc.name != f"imgtool.cli.{_optional}":
-            raise
+from imgtool.cli import cmd_crc, cmd_elf, cmd_hab, cmd_imx, cmd_size  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -47,9 +47,9 @@ def bin_cmd(
 
     family = None
     if uf2_family is not None:
-        from imgtool.flatimage import uf2_family_id
+        from formats.uf2 import resolve_family
 
-        family = uf2_family_id(uf2_family)
+        family = resolve_family(uf2_family)
     opts = FlatOptions(
         format=fmt,
         pad_to=parse_int(pad_to, "--pad-to"),
