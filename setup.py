@@ -10,7 +10,8 @@ setup(
     ext_modules=[
         Extension(
             "formats._accel",
-            sources=["formats/_accel.c"],
+            sources=["formats/_accel.c", "formats/_accel_reloc.c"],
+            depends=["formats/_accel.h"],
             optional=True,
             extra_compile_args=["-O3", "-std=c11"],
         )

@@ -8,6 +8,7 @@
  *       a CRC engine for one Rocksoft/Williams model with compute / compute_blocks /
  *       combine / repeat; tiers bitwise, slice16, clmul (PCLMULQDQ), vpclmul (AVX-512).
  *   - cpu_tiers() -> list of the tiers this CPU supports.
+ *   - apply_relocs(...): ELF dynamic relocations applied to an image (_accel_reloc.c).
  *
  * Every function here has a pure-Python twin (formats/checksum.py, formats/_crc_py.py)
  * giving identical results; the Python modules decide which one runs.
@@ -23,6 +24,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "_accel.h"
 
 /* Inputs at least this long are processed with the GIL released. */
 #define GIL_RELEASE_THRESHOLD (16 * 1024)
@@ -51,8 +54,8 @@ static inline uint64_t load_be64(const unsigned char *p)
     return v;
 }
 
-/* Get a C-contiguous byte view of obj; str is refused with a TypeError. */
-static int get_bytes_view(PyObject *obj, Py_buffer *view, const char *what)
+/* Declared in _accel.h: a C-contiguous byte view of obj; str is refused with a TypeError. */
+int accel_bytes_view(PyObject *obj, Py_buffer *view, const char *what)
 {
     if (PyUnicode_Check(obj)) {
         PyErr_Format(PyExc_TypeError, "%s: strings are not accepted, pass bytes "
@@ -142,7 +145,7 @@ static PyObject *py_pe_checksum(PyObject *mod, PyObject *const *args, Py_ssize_t
     off = PyLong_AsSsize_t(args[1]);
     if (off == -1 && PyErr_Occurred())
         return NULL;
-    if (get_bytes_view(args[0], &view, "pe_checksum") < 0)
+    if (accel_bytes_view(args[0], &view, "pe_checksum") < 0)
         return NULL;
     if (off < 0 || off > view.len - 4) {
         PyErr_Format(PyExc_ValueError, "CheckSum field at offset %zd does not fit in a "
@@ -712,7 +715,7 @@ static PyObject *engine_compute(CrcEngine *e, PyObject *const *args, Py_ssize_t 
     } else {
         reg = e->init_reg;
     }
-    if (get_bytes_view(args[0], &view, "CRC") < 0)
+    if (accel_bytes_view(args[0], &view, "CRC") < 0)
         return NULL;
     if (view.len >= GIL_RELEASE_THRESHOLD) {
         Py_BEGIN_ALLOW_THREADS
@@ -744,7 +747,7 @@ static PyObject *engine_compute_blocks(CrcEngine *e, PyObject *const *args, Py_s
         PyErr_Format(PyExc_ValueError, "block_size must be positive, got %zd", bs);
         return NULL;
     }
-    if (get_bytes_view(args[0], &view, "CRC") < 0)
+    if (accel_bytes_view(args[0], &view, "CRC") < 0)
         return NULL;
     nblocks = view.len / bs + (view.len % bs != 0);
     vals = PyMem_Malloc(sizeof(uint64_t) * (size_t)(nblocks ? nblocks : 1));
@@ -891,6 +894,7 @@ static PyObject *py_cpu_tiers(PyObject *mod, PyObject *unused)
 
 static PyMethodDef accel_methods[] = {
     {"pe_checksum", (PyCFunction)(void (*)(void))py_pe_checksum, METH_FASTCALL, pe_checksum_doc},
+    {"apply_relocs", (PyCFunction)(void (*)(void))accel_apply_relocs, METH_FASTCALL, accel_apply_relocs_doc},
     {"cpu_tiers", py_cpu_tiers, METH_NOARGS,
      "cpu_tiers() -> list[str]\n\nCRC tiers this CPU can run, slowest first."},
     {NULL, NULL, 0, NULL},
@@ -922,7 +926,7 @@ static PyModuleDef_Slot accel_slots[] = {
 static struct PyModuleDef accel_module = {
     PyModuleDef_HEAD_INIT,
     "formats._accel",
-    "C core of imgtool's formats layer: CRC engine and image checksums.",
+    "C core of imgtool's formats layer: CRC engine, image checksums, relocations.",
     0,
     accel_methods,
     accel_slots,

@@ -179,3 +179,57 @@ def flatten(
         regions.append(Region(lma, len(data), "bss" if sec.is_nobits else "section", name))
         pos = lma + len(data)
     return LoadImage(base=base, data=b"".join(parts), entry=elf.entry, regions=tuple(regions), vma_base=chunks[0][2].addr)
+
+
+def flatten_segments(
+    elf: ElfFile,
+    *,
+    include_bss: bool = True,
+    fill: int = 0,
+    max_gap: int | None = DEFAULT_MAX_GAP,
+) -> LoadImage:
+    """The memory image a program loader makes: every PT_LOAD's ``p_filesz`` file bytes at
+    its ``p_vaddr``, then zeros up to ``p_memsz`` (System V ABI, "Program Loading").
+
+    Unlike :func:`flatten` (sections, as ``objcopy -O binary``), the image starts at the
+    lowest ``p_vaddr``, so it holds whatever the first segment maps (ELF and program
+    headers, for a PIE); this is the image dynamic relocations apply to. Holes between
+    segments are filled with ``fill``; without ``include_bss`` the zeros after the last
+    file-backed byte are left out (zeros between segments stay). Regions: ``"section"``
+    for file bytes (named ``LOAD#i``), ``"bss"``, ``"gap"``.
+
+    Raises:
+        FormatError: no PT_LOAD with a size; a hole larger than ``max_gap`` bytes; a
+            fill byte outside 0..255.
+    """
+    if not 0 <= fill <= 255:
+        raise FormatError(f"fill byte {fill} is not in 0..255", field="--fill")
+    loads = sorted((s for s in elf.loads if s.memsz), key=lambda s: s.vaddr)
+    if not loads:
+        raise FormatError("no PT_LOAD segment with a size", source=elf.source, field="program headers")
+    base = loads[0].vaddr
+    buf = bytearray()
+    regions: list[Region] = []
+    for seg in loads:
+        pos = base + len(buf)
+        name = f"LOAD#{seg.index}"
+        if seg.vaddr > pos:
+            gap = seg.vaddr - pos
+            if max_gap is not None and gap > max_gap:
+                raise FormatError(
+                    f"a hole of 0x{gap:x} bytes between 0x{pos:x} and {name} at 0x{seg.vaddr:x} exceeds the limit "
+                    f"(0x{max_gap:x}); allow it with --max-gap", source=elf.source, field=name)
+            buf += bytes([fill]) * gap
+            regions.append(Region(pos, gap, "gap"))
+        filesz = min(seg.filesz, seg.memsz)
+        buf += elf.data[seg.offset:seg.offset + filesz]
+        if filesz:
+            regions.append(Region(seg.vaddr, filesz, "section", name))
+        if seg.memsz > filesz:
+            buf += bytes(seg.memsz - filesz)
+            regions.append(Region(seg.vaddr + filesz, seg.memsz - filesz, "bss", name))
+    if not include_bss:
+        last = max(s.vaddr + min(s.filesz, s.memsz) for s in loads)
+        del buf[last - base:]
+        regions = [r if r.end <= last else replace(r, size=last - r.address) for r in regions if r.address < last]
+    return LoadImage(base=base, data=bytes(buf), entry=elf.entry, regions=tuple(regions), vma_base=base)

@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV=${VENV:-.venv}
-APT_PACKAGES=(binutils-multiarch u-boot-tools openssl imx-code-signing-tool softhsm2 python3-venv gcc chromium golang-1.19-go)
+# gcc-*-linux-gnu: cross compilers for the position-independent (cgo, GNU ld) test programs.
+APT_PACKAGES=(binutils-multiarch u-boot-tools openssl imx-code-signing-tool softhsm2 python3-venv gcc chromium golang-1.19-go
+              gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf gcc-riscv64-linux-gnu)
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi

@@ -60,7 +60,7 @@ def build_go(src: Path, name: str, env: dict[str, str], ldflags: str, extra: tup
     h.update(repr((sorted(env.items()), ldflags, extra)).encode())
     out = _cache_dir() / f"{name}-{h.hexdigest()[:16]}.elf"
     if not out.exists():
-        full = dict(os.environ, GOOS="linux", CGO_ENABLED="0", GOFLAGS="-mod=mod", **env)
+        full = {**os.environ, "GOOS": "linux", "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod", **env}
         tmp = out.with_suffix(".tmp")
         r = subprocess.run([go, "build", "-o", str(tmp), "-ldflags", ldflags, *extra, "."], cwd=src, env=full,
                            capture_output=True, text=True)

@@ -12,11 +12,8 @@ import io
 import mmap
 import os
 import random
-import shutil
 import subprocess
 import sys
-import sysconfig
-import textwrap
 import threading
 import zlib
 from pathlib import Path
@@ -24,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from formats import crc
+from sanitize_helpers import run_sanitized
 from formats.errors import FormatError
 
 hypothesis = pytest.importorskip("hypothesis")
@@ -470,14 +468,7 @@ def test_default_tier_is_fastest():
 # -- sanitizers ------------------------------------------------------------------------------
 
 SANITIZER_SCRIPT = r'''
-import importlib.machinery, importlib.util, os, random, sys, zlib
-import formats
-loader = importlib.machinery.ExtensionFileLoader("formats._accel", sys.argv[1])
-spec = importlib.util.spec_from_file_location("formats._accel", sys.argv[1], loader=loader)
-mod = importlib.util.module_from_spec(spec)
-loader.exec_module(mod)
-sys.modules["formats._accel"] = mod
-formats._accel = mod
+import random, zlib
 from formats import crc, checksum
 from formats import _crc_py
 assert crc._accel is mod and checksum._accel is mod
@@ -521,30 +512,4 @@ print("sanitized OK", tiers)
 
 
 def test_c_core_clean_under_asan_ubsan(tmp_path):
-    gcc = shutil.which("gcc")
-    if gcc is None:
-        pytest.skip("gcc is not installed")
-    libasan = subprocess.run([gcc, "-print-file-name=libasan.so"], capture_output=True, text=True).stdout.strip()
-    if not os.path.isabs(libasan) or not os.path.exists(libasan):
-        pytest.skip("libasan is not installed")
-    so = tmp_path / ("_accel_san" + sysconfig.get_config_var("EXT_SUFFIX"))
-    cmd = [
-        gcc, "-shared", "-fPIC", "-O2", "-g", "-std=c11", "-Wall", "-Werror",
-        "-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer",
-        "-I" + sysconfig.get_paths()["include"], str(REPO / "formats" / "_accel.c"), "-o", str(so),
-    ]
-    build = subprocess.run(cmd, capture_output=True, text=True)
-    assert build.returncode == 0, build.stderr
-    script = tmp_path / "san.py"
-    script.write_text(textwrap.dedent(SANITIZER_SCRIPT))
-    env = dict(os.environ, LD_PRELOAD=libasan, PYTHONMALLOC="malloc",
-               ASAN_OPTIONS="detect_leaks=0:abort_on_error=0:exitcode=99",
-               UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:exitcode=98",
-               PYTHONPATH=str(REPO))
-    env.pop("IMGTOOL_PURE_PYTHON", None)
-    env.pop("IMGTOOL_CRC_TIER", None)
-    r = subprocess.run([sys.executable, str(script), str(so)], cwd=tmp_path, env=env,
-                       capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-6000:]
-    assert "sanitized OK" in r.stdout
-    assert "runtime error" not in r.stderr and "AddressSanitizer" not in r.stderr
+    run_sanitized(tmp_path, SANITIZER_SCRIPT)

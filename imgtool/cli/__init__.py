@@ -52,7 +52,7 @@ def warn(message: str) -> None:
 
 
 # Command modules register themselves on the apps above.
-from imgtool.cli import cmd_crc, cmd_elf, cmd_hab, cmd_imx, cmd_size  # noqa: E402,F401
+from imgtool.cli import cmd_crc, cmd_elf, cmd_hab, cmd_imx, cmd_reloc, cmd_size  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> int:
