@@ -15,9 +15,10 @@ word   field
 38/40  gofunc (``go:func.*``): word 38 in 1.18-1.19, 40 in 1.20-1.26 (varies after)
 ====== ====================================================================
 
-Only words 0-23 are relied on; ``gofunc`` is taken only when it validates. Go 1.26+
-puts moduledata in its own ``.go.module`` section; before, it sits in ``.noptrdata``/
-``.data``. The pclntab is found by the ``.gopclntab`` (or ``.data.rel.ro.gopclntab``)
+Only words 0-23 are relied on; ``gofunc`` is taken only when it validates and the
+table is 1.18+ (1.16/1.17 moduledata have no such word: 37-39 are textsectmap, 40
+typelinks). Go 1.26+ puts moduledata in its own ``.go.module`` section; before, it sits
+in ``.noptrdata``/``.data``. The pclntab is found by the ``.gopclntab`` (or ``.data.rel.ro.gopclntab``)
 section, then the ``runtime.pclntab``/``runtime.epclntab`` symbols, then a magic scan
 over read-only sections validated by a moduledata that points at the candidate.
 """
@@ -181,7 +182,8 @@ def locate(elf: ElfFile) -> GoTables:
     for n in ("go:func.*", "go.func.*"):
         if n in syms:
             gofunc = syms[n].value
-    if gofunc is None and md is not None:
+    from_md = gofunc is None and md is not None
+    if from_md:
         gofunc = md.gofunc
     findfunctab = syms["runtime.findfunctab"].value if "runtime.findfunctab" in syms else (md.findfunctab if md else None)
     if how == "scan" and md is not None and go126:
@@ -194,6 +196,8 @@ def locate(elf: ElfFile) -> GoTables:
         raise FormatError(exc.message, source=elf.source, offset=exc.offset, field=f"{where} {exc.field}") from None
     if text_start is None:
         text_start = tab.text_start
+    if from_md and tab.version in ("1.2", "1.16"):
+        gofunc = None  # no gofunc word before Go 1.18: word 40 of a 1.16/1.17 moduledata is typelinks
     return GoTables(tab, how, addr, sec, md, text_start, gofunc)
 
 

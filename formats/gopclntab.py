@@ -405,7 +405,10 @@ class PcLnTab:
         their pcdata/funcdata words and alignment), then for 1.26+ ``padding``,
         ``funcdata`` (``go:func.*``) and ``findfunctab``; any remainder is ``padding``.
         1.2: ``header``, ``functab``, ``filetab_offset``, then ``funcs`` (the
-        interleaved records, names, pc tables and file table).
+        interleaved records, names, pc tables and file table). A sub-table runs to the
+        start of the next, so it holds the zero bytes the linker aligned the next one
+        with (before Go 1.26 on amd64, up to 31 bytes after funcnametab, cutab, filetab
+        and pctab; the moduledata slice lengths exclude them).
         """
         idx = (2 * self.nfunc + 1) * self._idx_width
         if self.version == "1.2":
@@ -498,25 +501,73 @@ def _uvarint(data, pos: int) -> tuple[int, int]:
             return v, pos
 
 
-def first_file(tab: PcLnTab, f: Func) -> str | None:
-    """Source path of the first pc of ``f`` (first value of its pcfile table, through
-    cutab/filetab; ``runtime.funcfile``), or None when absent or out of range."""
-    if not f.pcfile:
+def pc_value(tab: PcLnTab, table: int, entry: int, pc: int) -> int | None:
+    """The value of the pc-value table at ``table`` (an offset into pctab; from the table
+    start for 1.2) for ``pc`` in the function starting at ``entry`` (runtime
+    ``pcvalue``: the value starts at -1, each step adds a zig-zag delta and advances the
+    pc by ``delta * quantum``). None when ``table`` is 0 or ``pc`` is past the table.
+
+    Raises:
+        FormatError: the table runs past the end of the pclntab.
+    """
+    if not table or pc < entry:
         return None
+    pos = (tab.pctab if tab.version != "1.2" else 0) + table
+    val, cur = -1, entry
     try:
-        base = tab.pctab if tab.version != "1.2" else 0
-        uv, _ = _uvarint(tab.data, base + f.pcfile)
-        fileno = -1 + ((-(uv >> 1) - 1) if uv & 1 else (uv >> 1))
-        e = tab._e
+        while True:
+            uv, pos = _uvarint(tab.data, pos)
+            if uv == 0 and cur != entry:
+                return None
+            val += -((uv >> 1) + 1) if uv & 1 else uv >> 1
+            step, pos = _uvarint(tab.data, pos)
+            cur += step * tab.quantum
+            if pc < cur:
+                return val
+    except IndexError:
+        raise FormatError("pc-value table runs past the end of the table", offset=pos, field="pctab") from None
+
+
+def _file_name(tab: PcLnTab, f: Func, fileno: int | None) -> str | None:
+    """Path of file number ``fileno`` of ``f`` (1.2: the global file table, where 0 is
+    none; 1.16+: through the function's cutab slice), or None."""
+    if fileno is None or fileno < 0:
+        return None
+    e = tab._e
+    try:
         if tab.version == "1.2":
+            if fileno == 0:
+                return None
             ftoff = struct.unpack_from(e + "I", tab.data, tab.functab + (2 * tab.nfunc + 1) * tab.ptrsize)[0]
             off = struct.unpack_from(e + "I", tab.data, ftoff + 4 * fileno)[0]
         else:
             at = tab.cutab + 4 * (f.cu + fileno)
             if not tab.cutab <= at < tab.filetab:
                 return None
-            off = tab.filetab + struct.unpack_from(e + "I", tab.data, at)[0]
-        z = tab._blob.find(b"\0", off)
-        return tab._blob[off:z].decode("utf-8", "replace") if z > off else None
-    except (struct.error, IndexError):
+            rel = struct.unpack_from(e + "I", tab.data, at)[0]
+            if rel == 0xFFFFFFFF:
+                return None
+            off = tab.filetab + rel
+    except struct.error:
         return None
+    z = tab._blob.find(b"\0", off)
+    return tab._blob[off:z].decode("utf-8", "replace") if z > off else None
+
+
+def first_file(tab: PcLnTab, f: Func) -> str | None:
+    """Source path of the first pc of ``f`` (first value of its pcfile table, through
+    cutab/filetab; ``runtime.funcfile``), or None when absent or out of range."""
+    try:
+        return _file_name(tab, f, pc_value(tab, f.pcfile, f.entry, f.entry))
+    except FormatError:
+        return None
+
+
+def file_line(tab: PcLnTab, f: Func, pc: int) -> tuple[str | None, int | None]:
+    """Source file and line of ``pc`` inside ``f`` (runtime ``funcline``): the pcfile and
+    pcln tables at ``pc``; either is None when the function has no such table.
+
+    Raises:
+        FormatError: a pc table runs past the end of the pclntab.
+    """
+    return _file_name(tab, f, pc_value(tab, f.pcfile, f.entry, pc)), pc_value(tab, f.pcln, f.entry, pc)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import struct
 import subprocess
 import sys
@@ -108,13 +107,14 @@ def go119_elves(tmp_path_factory) -> dict[str, Path]:
 
 
 def nm_functions(path: Path) -> dict[int, tuple[int, str]]:
-    """address -> (size, name) of the text symbols ``go tool nm -size`` prints."""
+    """address -> (size, name) of the text symbols ``go tool nm -size`` prints (a sized
+    symbol wins over a zero-size marker such as ``runtime.text`` at the same address)."""
     out = subprocess.run(["go", "tool", "nm", "-size", "-sort", "address", str(path)], capture_output=True,
                          text=True, check=True).stdout
     funcs = {}
     for line in out.splitlines():
         parts = line.split(None, 3)
-        if len(parts) == 4 and parts[2] in ("T", "t"):
+        if len(parts) == 4 and parts[2] in ("T", "t") and (int(parts[1]) or int(parts[0], 16) not in funcs):
             funcs[int(parts[0], 16)] = (int(parts[1]), parts[3])
     return funcs
 

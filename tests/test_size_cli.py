@@ -87,7 +87,7 @@ def test_bad_input(tmp_path):
 
 def test_html_treemap_renders_in_chromium(go_elf, tmp_path):
     out = tmp_path / "size.html"
-    r = run_size(go_elf("arm7"), "--format", "html", "-o", out)
+    r = run_size(go_elf("arm7"), "--format", "html", "-o", out, "--board", "usbarmory-mk2")
     assert r.returncode == 0, r.stderr
     page = out.read_text()
     assert "http://" not in page.replace("http://www.w3.org", "") and "https://" not in page
@@ -102,3 +102,5 @@ def test_html_treemap_renders_in_chromium(go_elf, tmp_path):
     assert f'id="total-flash" data-bytes="{flash}"' in dom
     assert f"({flash})" in dom
     assert dom.count('class="box"') >= 5  # the treemap drew module boxes
+    ddr = json.loads(run_size(go_elf("arm7"), "--format", "json", "--board", "usbarmory-mk2").stdout)["regions"]["rows"][0]
+    assert f'<span class="region" data-bytes="{ddr["used"]}">DDR: ' in dom

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
@@ -21,13 +21,17 @@ def size_cmd(
     sort: str = typer.Option("flash", "--sort", help="Order rows by flash, ram, mem, file, text, rodata, pclntab, data or bss."),
     exact: bool = typer.Option(False, "--bytes", help="Exact byte counts instead of K/M."),
     diff: Optional[Path] = typer.Option(None, "--diff", help="Compare with BASE.elf or BASE.json (from --format json)."),
-    budget: Optional[str] = typer.Option(None, "--budget", help="Limits, e.g. flash=1M,ram=256K,pkg:fmt=40K; exit 1 when exceeded."),
+    budget: Optional[str] = typer.Option(None, "--budget", help="Limits, e.g. flash=1M,ram=256K,pkg:fmt=40K,region:DDR=90%; exit 1 when exceeded."),
+    region: Optional[List[str]] = typer.Option(None, "--region", help="A memory region NAME=START:SIZE (repeatable), e.g. ocram=0x00900000:128K; exit 1 when a section does not fit."),
+    board: Optional[str] = typer.Option(None, "--board", help="Take the memory regions from this board profile (default: detected from the ELF, report only)."),
+    why_pkg: Optional[str] = typer.Option(None, "--why", metavar="PKG", help="Print a shortest chain of direct calls from main.main or an init function to package PKG (PKG/... for the packages below it)."),
 ) -> None:
     """Explain the size of ELF: every byte labelled by section, package, module and symbol."""
     from imgtool.errors import CheckFailed, InputError
     from imgtool.output import write_atomic
     from imgtool.size import analyze_file, document, load_base
     from imgtool.size import render, views
+    from imgtool.size.regions import memory_map
 
     if by not in views.BY:
         raise InputError(f"--by {by!r}: expected one of {', '.join(views.BY)}")
@@ -35,14 +39,33 @@ def size_cmd(
         raise InputError(f"--format {fmt!r}: expected text, json, csv or html")
     if sort not in ("flash", "ram", "mem", "file", "text", "rodata", "pclntab", "data", "bss"):
         raise InputError(f"--sort {sort!r}: expected flash, ram, mem, file or a category")
+    if why_pkg is not None:
+        from imgtool.size import why
+
+        if fmt not in ("text", "json") or diff is not None or budget or region or board:
+            raise InputError("--why goes with --format text or json, without --diff, --budget, --region or --board")
+        rep = why.why_file(elf, why_pkg)
+        text = json.dumps(why.to_json(rep, str(elf)), indent=1) + "\n" if fmt == "json" else why.render_text(rep, str(elf))
+        if output is not None:
+            write_atomic(output, text.encode())
+        else:
+            typer.echo(text, nl=False)
+        return
     limits = None
     if budget:
         try:
             limits = views.parse_budget(budget)
         except ValueError as exc:
             raise InputError(f"--budget: {exc}") from None
-    _, rep = analyze_file(elf)
-    doc = document(rep)
+    parsed, rep = analyze_file(elf)
+    usage = memory_map(parsed, board, region or (), {p.package for si in rep.sections.values() for p in si.pieces})
+    doc = document(rep, usage)
+    budget_rows = None
+    if limits:
+        try:
+            budget_rows = views.check_budget(doc, limits)
+        except ValueError as exc:
+            raise InputError(f"--budget: {exc}") from None
     if diff is not None:
         base = load_base(diff)
         parts = {k: views.diff(doc, base, k) for k in ("packages", "modules", "sections", "symbols")}
@@ -59,7 +82,7 @@ def size_cmd(
     elif fmt == "html":
         from imgtool.size.html import render_html
 
-        text = render_html(rep)
+        text = render_html(rep, usage)
     else:
         rows = views.table(rep, by, sort if by not in ("file", "pclntab") else "mem")
         if fmt == "csv":
@@ -72,13 +95,24 @@ def size_cmd(
             text = render.text_table(rows, t, top=top, by=by, header=head, exact=exact)
             for e in rep.errors:
                 text += f"error: {e}\n"
+            if usage is not None:
+                text += "\n" + render.region_table(usage, exact=exact)
+                if usage["violations"] and not usage["enforced"]:
+                    text += "warning: sections outside the board's memory regions:\n" + render.violation_table(usage)
     if output is not None:
         write_atomic(output, text.encode())
     else:
         typer.echo(text, nl=False)
-    if limits:
-        rows = views.check_budget(doc, limits)
-        bad = [r for r in rows if not r["ok"]]
-        if bad:
-            typer.echo(render.budget_table(rows), err=True, nl=False)
-            raise CheckFailed("size budget exceeded: " + ", ".join(f"{r['key']} by {r['over']} bytes" for r in bad))
+    failures = []
+    if usage is not None and usage["enforced"] and usage["violations"]:
+        typer.echo(render.violation_table(usage), err=True, nl=False)
+        vs = usage["violations"]
+        failures.append("sections outside the memory regions: " + ", ".join(
+            f"{v['section']} ({v['kind']} 0x{v['start']:x}-0x{v['end'] - 1:x}: {v['problem']})" for v in vs[:3])
+            + (f" and {len(vs) - 3} more" if len(vs) > 3 else ""))
+    bad = [r for r in budget_rows or () if not r["ok"]]
+    if bad:
+        typer.echo(render.budget_table(budget_rows), err=True, nl=False)
+        failures.append("size budget exceeded: " + ", ".join(f"{r['key']} by {r['over']} bytes" for r in bad))
+    if failures:
+        raise CheckFailed("; ".join(failures))

@@ -7,7 +7,9 @@ Library entry points (the CLI ``imgtool size`` is a thin shell over them):
 * :func:`load_base` ``(path) -> dict``: a diff base, from an ELF or a saved JSON document.
 
 Modules: :mod:`.engine` (attribution), :mod:`.packages` (name and module rules),
-:mod:`.views` (tables, JSON, diff, budgets), :mod:`.render` (text/CSV), :mod:`.html`.
+:mod:`.views` (tables, JSON, diff, budgets), :mod:`.regions` (memory-region usage and
+checks), :mod:`.render` (text/CSV), :mod:`.html`, :mod:`.why` (``--why PKG``: a
+shortest chain of direct calls to a package, :func:`imgtool.size.why.why_file`).
 """
 
 from __future__ import annotations
@@ -33,9 +35,10 @@ def analyze_file(path: str | os.PathLike[str]):
     return elf, analyze(elf)
 
 
-def document(report: SizeReport) -> dict:
-    """The ``imgtool-size/1`` document of ``report`` (JSON-able, sizes in bytes)."""
-    return to_json(report)
+def document(report: SizeReport, regions: dict | None = None) -> dict:
+    """The ``imgtool-size/1`` document of ``report`` (JSON-able, sizes in bytes); with
+    ``regions`` (:func:`imgtool.size.regions.region_usage`) it has a ``regions`` key."""
+    return to_json(report, regions)
 
 
 def load_base(path: str | os.PathLike[str]) -> dict:

@@ -322,7 +322,7 @@ def _symbol_pieces(elf, sec, secsyms, extra_ranges) -> list[Piece]:
     if not ranges and not markers:
         pkg = _SECTION_PKG.get(name)
         if pkg is None:
-            if name.startswith(".debug"):
+            if name.startswith((".debug", ".zdebug")):  # .zdebug_*: zlib DWARF, Go <= 1.17
                 pkg = "<debug>"
             elif sec.type == 7:
                 pkg = "<notes>"

@@ -1,6 +1,7 @@
 """A self-contained HTML size report: one file, inline CSS and JavaScript, no network.
 
-The page shows the totals (file, flash image, memory image, flash, ram, unknown) and a
+The page shows the totals (file, flash image, memory image, flash, ram, unknown, and
+the memory regions when given) and a
 squarified treemap of the memory image: module -> package -> symbol. Clicking a box zooms
 into it; the breadcrumb zooms out. Data is embedded as JSON (``<script
 type="application/json">``), with the symbols of each package cut to the largest 150
@@ -45,6 +46,8 @@ const T = D.totals, tot = document.getElementById("totals");
 [["file","file"],["flash_image","flash image"],["memory","memory image"],["flash","flash"],["ram","ram"],
  ["unknown","unknown"]].forEach(([k,l])=>{const s=document.createElement("span");s.id="total-"+k;
   s.dataset.bytes=T[k];s.textContent=l+": "+hum(T[k])+" ("+T[k]+")";tot.appendChild(s);});
+D.regions.forEach(g=>{const s=document.createElement("span");s.className="region";s.dataset.bytes=g.used;
+  s.textContent=g.name+": "+hum(g.used)+" of "+hum(g.size)+" ("+g.percent.toFixed(2)+"%)";tot.appendChild(s);});
 function size(n){return n.children?n.children.reduce((a,c)=>a+size(c),0):n.value;}
 function prep(n){n.total=size(n);if(n.children){n.children.forEach(c=>{c.parent=n;prep(c);});
   n.children.sort((a,b)=>b.total-a.total);}}
@@ -108,9 +111,12 @@ def tree(r: SizeReport) -> dict:
     return {"name": "memory image", "children": mods}
 
 
-def render_html(r: SizeReport) -> str:
-    """The report as one self-contained HTML document."""
-    data = json.dumps({"totals": totals(r), "tree": tree(r)}, separators=(",", ":"))
+def render_html(r: SizeReport, regions: dict | None = None) -> str:
+    """The report as one self-contained HTML document; with ``regions`` (a
+    :func:`imgtool.size.regions.region_usage` result) the header also shows each region's
+    used and total bytes."""
+    data = json.dumps({"totals": totals(r), "tree": tree(r), "regions": (regions or {}).get("rows", [])},
+                      separators=(",", ":"))
     data = data.replace("</", "<\\/")
     title = html.escape(r.source or "ELF")
     return _PAGE.replace("__TITLE__", title).replace("__DATA__", data)

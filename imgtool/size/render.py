@@ -78,7 +78,32 @@ def diff_table(sections: dict[str, list[dict]], top: int) -> str:
 
 
 def budget_table(rows: list[dict]) -> str:
+    """The ``--budget`` result (rows of :func:`imgtool.size.views.check_budget`), bytes."""
     out = [f"{'budget':<32} {'limit':>10} {'used':>10} {'over':>10}  status"]
     for r in rows:
-        out.append(f"{r['key'][:32]:<32} {r['limit']:>10} {r['used']:>10} {r['over']:>+10}  {'ok' if r['ok'] else 'EXCEEDED'}")
+        key = r["key"] + (f" ({r['percent']:g}%)" if "percent" in r else "")
+        out.append(f"{key[:32]:<32} {r['limit']:>10} {r['used']:>10} {r['over']:>+10}  {'ok' if r['ok'] else 'EXCEEDED'}")
+    return "\n".join(out) + "\n"
+
+
+def region_table(usage: dict, *, exact: bool = False) -> str:
+    """Memory-region usage (a :func:`imgtool.size.regions.region_usage` result) in the
+    shape of GNU ld ``--print-memory-usage``, plus the memory (VMA) and load (LMA) parts."""
+    fmt = str if exact else human
+    out = [f"memory regions ({usage['origin']}):",
+           f"{'Memory region':<24} {'Start':>18} {'Used Size':>11} {'Region Size':>12} {'%age Used':>10}"
+           f" {'mem':>10} {'load':>10}"]
+    for r in usage["rows"]:
+        out.append(f"{r['name'][:24]:<24} {'0x%08x' % r['start']:>18} {fmt(r['used']):>11} {fmt(r['size']):>12}"
+                   f" {r['percent']:>9.2f}% {fmt(r['mem']):>10} {fmt(r['load']):>10}")
+    return "\n".join(out) + "\n"
+
+
+def violation_table(usage: dict) -> str:
+    """Sections outside the memory regions: section, VMA/LMA, address range, region."""
+    rngs = [f"0x{v['start']:08x}-0x{v['end'] - 1:08x}" for v in usage["violations"]]
+    w = max(map(len, rngs), default=5)
+    out = [f"{'section':<24} {'vma/lma':<7} {'range':<{w}} problem"]
+    for v, rng in zip(usage["violations"], rngs):
+        out.append(f"{v['section'][:24]:<24} {v['kind']:<7} {rng:<{w}} {v['problem']}")
     return "\n".join(out) + "\n"

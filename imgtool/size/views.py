@@ -124,9 +124,10 @@ def totals(r: SizeReport) -> dict:
     return t
 
 
-def to_json(r: SizeReport) -> dict:
-    """The ``imgtool-size/1`` document (all sizes in bytes)."""
-    return {
+def to_json(r: SizeReport, regions: dict | None = None) -> dict:
+    """The ``imgtool-size/1`` document (all sizes in bytes). ``regions`` (a
+    :func:`imgtool.size.regions.region_usage` result) adds the optional ``regions`` key."""
+    doc = {
         "schema": SCHEMA,
         "file": r.source,
         "arch": r.arch,
@@ -149,6 +150,9 @@ def to_json(r: SizeReport) -> dict:
                      "ram": x["ram"], "text": x["text"], "pclntab": x["pclntab"]}
                     for x in table(r, "symbol") if x["mem"]],
     }
+    if regions is not None:
+        doc["regions"] = regions
+    return doc
 
 
 # ------------------------------------------------------------------------------ diff
@@ -179,45 +183,84 @@ def parse_size(text: str) -> int:
         ValueError: not a size.
     """
     t = text.strip().upper()
-    if t.startswith("0X"):
-        return int(t, 16)
-    num = t.rstrip("KMGIB")
+    num = t.rstrip("KMGIB") if not t.startswith("0X") else t
     unit = t[len(num):]
-    if unit not in _UNITS or not num:
-        raise ValueError(f"bad size {text!r} (expected e.g. 40K, 1M, 262144, 0x40000)")
-    return int(float(num) * _UNITS[unit])
+    try:
+        if unit not in _UNITS or not num:
+            raise ValueError
+        return int(num, 16) if t.startswith("0X") else int(float(num) * _UNITS[unit])
+    except (ValueError, OverflowError):
+        raise ValueError(f"bad size {text!r} (expected e.g. 40K, 1M, 262144, 0x40000)") from None
 
 
-def parse_budget(spec: str) -> list[tuple[str, int]]:
-    """``flash=1M,ram=256K,pkg:fmt=40K,mod:std=2M,text=...`` -> [(key, limit)].
+class Percent(float):
+    """A budget limit in percent of a region's size (``region:ddr=90%``)."""
+
+
+def parse_budget(spec: str) -> list[tuple[str, int | Percent]]:
+    """``flash=1M,ram=256K,pkg:fmt=40K,mod:std=2M,region:ddr=90%,text=...`` -> [(key, limit)].
+
+    Limits are bytes (int), or a :class:`Percent` for ``region:NAME=P%``.
 
     Raises:
-        ValueError: a malformed entry.
+        ValueError: a malformed entry, or a percentage on a key that is not a region.
     """
-    out = []
+    out: list[tuple[str, int | Percent]] = []
     for part in filter(None, (p.strip() for p in spec.split(","))):
         if "=" not in part:
             raise ValueError(f"budget entry {part!r} is not KEY=SIZE")
         k, v = part.rsplit("=", 1)
         k = k.strip()
-        if not (k in ("flash", "ram", "file", "flash_image", "memory", *CATEGORIES) or k.startswith(("pkg:", "mod:"))):
+        if not (k in ("flash", "ram", "file", "flash_image", "memory", *CATEGORIES)
+                or (k.startswith(("pkg:", "mod:", "region:")) and k.split(":", 1)[1])):
             raise ValueError(f"budget key {k!r}: expected flash, ram, text, rodata, pclntab, data, bss, file, "
-                             "pkg:PATH or mod:PATH")
-        out.append((k, parse_size(v)))
+                             "pkg:PATH, mod:PATH or region:NAME")
+        if v.strip().endswith("%"):
+            if not k.startswith("region:"):
+                raise ValueError(f"budget {part!r}: a percentage needs a region:NAME key")
+            try:
+                pct = float(v.strip()[:-1])
+            except ValueError:
+                raise ValueError(f"budget {part!r}: bad percentage") from None
+            if not 0 <= pct <= 100:
+                raise ValueError(f"budget {part!r}: percentage outside 0..100")
+            out.append((k, Percent(pct)))
+        else:
+            out.append((k, parse_size(v)))
     return out
 
 
-def check_budget(doc: dict, budget: list[tuple[str, int]]) -> list[dict]:
-    """Rows ``key``, ``limit``, ``used``, ``over`` (bytes; negative = headroom), ``ok``."""
+def check_budget(doc: dict, budget: list[tuple[str, int | Percent]]) -> list[dict]:
+    """Rows ``key``, ``limit``, ``used``, ``over`` (bytes; negative = headroom), ``ok``;
+    a ``region:`` row with a percentage limit also has ``percent`` (the limit in bytes is
+    that share of the region size, rounded down). ``region:NAME`` is the ``used`` bytes of
+    the region in ``doc["regions"]`` (see :mod:`imgtool.size.regions`).
+
+    Raises:
+        ValueError: a ``region:`` key names no region of the document (or it has none).
+    """
+    from imgtool.size.regions import find_region
+
     pk = {x["name"]: x for x in doc["packages"]}
     md = {x["name"]: x for x in doc["modules"]}
     out = []
     for key, limit in budget:
+        extra = {}
         if key.startswith("pkg:"):
             used = pk.get(key[4:], {}).get("mem", 0)
         elif key.startswith("mod:"):
             used = md.get(key[4:], {}).get("mem", 0)
+        elif key.startswith("region:"):
+            row = find_region(doc.get("regions"), key[7:])
+            if row is None:
+                known = ", ".join(r["name"] for r in (doc.get("regions") or {}).get("rows", [])) or "none"
+                raise ValueError(f"budget key {key!r}: no such memory region (regions: {known}; "
+                                 "give --board or --region)")
+            used = row["used"]
+            if isinstance(limit, Percent):
+                extra["percent"] = float(limit)
+                limit = int(row["size"] * limit / 100)
         else:
             used = doc["totals"][key]
-        out.append({"key": key, "limit": limit, "used": used, "over": used - limit, "ok": used <= limit})
+        out.append({"key": key, "limit": limit, "used": used, "over": used - limit, "ok": used <= limit, **extra})
     return out
