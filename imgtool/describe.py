@@ -141,6 +141,11 @@ def _render_elf(d: dict) -> str:
         lines.append(f"  board        {b}")
     for s in tg.get("socs", []):
         lines.append(f"  soc          {s}")
+    rel = d.get("relocations")
+    if rel:
+        tabs = ", ".join(f"{t['origin']} {t['entries']}" for t in rel["tables"])
+        lines.append(f"  relocations  {tabs}; link base {_hex(rel['link_base'])}; "
+                     f"{rel['undefined_symbols']} undefined symbols (imgtool relocate)")
     lines.append("  segments:")
     lines.append(f"    {'type':<12} {'offset':>10} {'vaddr':>18} {'paddr':>18} {'filesz':>10} {'memsz':>10} flags")
     for s in d["segments"]:

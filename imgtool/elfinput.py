@@ -82,8 +82,24 @@ def elf_summary(elf: ElfFile) -> dict:
         "pvh_entry": elf.pvh_entry,
         "go": info.to_dict() if info else None,
         "tamago": tamago_packages(elf),
+        "relocations": _relocation_summary(elf),
     }
     return out
+
+
+def _relocation_summary(elf: ElfFile) -> dict | None:
+    """Dynamic relocation tables (``formats.reloc``) of a position-independent ELF, or None."""
+    from formats.reloc import read_dynamic_relocations
+
+    rel = read_dynamic_relocations(elf)
+    if not rel.tables:
+        return None
+    return {
+        "link_base": min((s.vaddr for s in elf.loads), default=0),
+        "tables": [{"origin": t.origin, "kind": t.kind, "address": t.address,
+                    "entries": len(t.data) // t.entry_size(elf.elfclass)} for t in rel.tables],
+        "undefined_symbols": sum(1 for i, x in enumerate(rel.symbols) if i and x.shndx == 0),
+    }
 
 
 def require_arch(elf: ElfFile, allowed: tuple[str, ...], command: str) -> None:

@@ -12,10 +12,12 @@ checked against pyelftools' reading of the relocation tables.
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
 import struct
 import subprocess
+import sys
 from array import array
 from pathlib import Path
 
@@ -386,3 +388,33 @@ def test_relocation_core_clean_under_asan_ubsan(tmp_path):
 
     run_sanitized(tmp_path, RELOC_SANITIZER_SCRIPT, str(build_pie("arm-ld", LOW)), str(build_pie("amd64-relr", LOW)),
                   str(build_pie("amd64-internal", LOW)))
+
+
+def test_cli_pure_python_twin_writes_the_same_bytes(run_imgtool, tmp_path):
+    """IMGTOOL_PURE_PYTHON=1 (no C core) gives the same image and PE blocks."""
+    path = build_pie("riscv64-ld", LOW)
+    outs = {}
+    for mode in ("0", "1"):
+        out, pe = tmp_path / f"img{mode}.bin", tmp_path / f"pe{mode}.bin"
+        run_imgtool("relocate", path, "--base", "0x4000000000", "-o", out, "--pe-relocs", pe, "--allow-undefined",
+                    "--skip-unsupported", check=True, env={"IMGTOOL_PURE_PYTHON": mode})
+        outs[mode] = (out.read_bytes(), pe.read_bytes())
+    assert outs["0"] == outs["1"]
+    r = subprocess.run([sys.executable, "-c", "from formats import reloc; print(reloc.IMPLEMENTATION)"],
+                       env={**os.environ, "IMGTOOL_PURE_PYTHON": "1"}, capture_output=True, text=True, check=True)
+    assert r.stdout.strip() == "python"
+
+
+def test_info_shows_the_relocation_tables(run_imgtool, go_elf):
+    import json
+
+    path = build_pie("arm-ld", LOW)
+    doc = json.loads(run_imgtool("info", path, "--json", check=True).stdout)
+    with open(path, "rb") as fh:
+        ef = ELFFile(fh)
+        counts = {s.name: s.num_relocations() for s in ef.iter_sections() if isinstance(s, RelocationSection)}
+    tables = {t["origin"]: t["entries"] for t in doc["relocations"]["tables"]}
+    assert tables == {"DT_REL": counts[".rel.dyn"], "DT_JMPREL": counts[".rel.plt"]}
+    assert doc["relocations"]["link_base"] == LOW
+    assert "relocations  DT_REL" in run_imgtool("info", path, check=True).stdout
+    assert json.loads(run_imgtool("info", go_elf("arm7"), "--json", check=True).stdout)["relocations"] is None
