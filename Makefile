@@ -14,7 +14,11 @@ test: setup
 	$(VENV)/bin/python -m pytest -q
 
 bench: setup
+	$(VENV)/bin/pip install -q -e ".[bench]"
 	$(VENV)/bin/python bench/bench_startup.py
+	$(VENV)/bin/python bench/bench_reloc.py
+	$(VENV)/bin/python bench/bench_size.py
+	$(VENV)/bin/python bench/bench_crc.py
 
 clean:
 	rm -rf out build *.egg-info

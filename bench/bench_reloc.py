@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import struct
 import sys
-import time
 from array import array
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchutil import median_time  # noqa: E402
 from formats import reloc  # noqa: E402
 
 N = 1_000_000
@@ -61,16 +60,6 @@ def tables() -> dict[str, tuple[bytes, int, int, bytes]]:
             "RELR64": (relr.tobytes(), 2 | 8, 8, bytes(classes64))}
 
 
-def timed(fn, runs: int) -> float:
-    """Median seconds of ``runs`` calls of ``fn``."""
-    ts = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t)
-    return statistics.median(ts)
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=5)
@@ -89,9 +78,9 @@ def main() -> int:
         out_c = c(img_c, BASE, table, layout, classes, 0x7000_0000, empty, b"", sites)
         out_p = reloc._apply_py(img_p, BASE, table, layout, classes, 0x7000_0000, empty, b"", array("Q", bytes(8 * N)))
         assert out_c == out_p and img_c == img_p and out_c[2] == N, (name, out_c, out_p)
-        t_c = timed(lambda: c(img_c, BASE, table, layout, classes, 0x7000_0000, empty, b"", sites), a.runs)
-        t_c_nosites = timed(lambda: c(img_c, BASE, table, layout, classes, 0x7000_0000, empty, b""), a.runs)
-        t_p = timed(lambda: reloc._apply_py(img_p, BASE, table, layout, classes, 0x7000_0000, empty, b""), 1)
+        t_c = median_time(lambda: c(img_c, BASE, table, layout, classes, 0x7000_0000, empty, b"", sites), a.runs)
+        t_c_nosites = median_time(lambda: c(img_c, BASE, table, layout, classes, 0x7000_0000, empty, b""), a.runs)
+        t_p = median_time(lambda: reloc._apply_py(img_p, BASE, table, layout, classes, 0x7000_0000, empty, b""), 1)
         results.append({"table": name, "relocations": N, "c_ms": t_c * 1e3, "c_no_sites_ms": t_c_nosites * 1e3,
                         "python_ms": t_p * 1e3, "ratio": t_p / t_c})
         print(f"{name:16s} {N} relocations: C {t_c * 1e3:7.2f} ms (without the site list {t_c_nosites * 1e3:6.2f} ms), "
@@ -100,7 +89,7 @@ def main() -> int:
         from formats.elf import ElfFile
 
         elf = ElfFile.parse(a.elf.read_bytes(), source=str(a.elf))
-        t = timed(lambda: reloc.relocate(elf, 0x8000_0000, allow_undefined=True, skip_unsupported=True), a.runs)
+        t = median_time(lambda: reloc.relocate(elf, 0x8000_0000, allow_undefined=True, skip_unsupported=True), a.runs)
         n = reloc.read_dynamic_relocations(elf).count
         results.append({"elf": str(a.elf), "relocations": n, "relocate_ms": t * 1e3})
         print(f"relocate({a.elf.name}): {n} relocations, {t * 1e3:.1f} ms end to end")

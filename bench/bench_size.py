@@ -28,6 +28,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchutil import command_time  # noqa: E402
 DEFAULT = Path("/tmp/cmdgo-arm.elf")
 
 
@@ -60,12 +62,6 @@ def imgtool_inprocess(path: Path) -> dict[str, float]:
             "analyze (incl. pclntab again)": t4 - t3, "table+render": t5 - t4}
 
 
-def timed(cmd: list[str]) -> float:
-    t = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - t
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("elf", nargs="?")
@@ -75,14 +71,14 @@ def main() -> int:
     code = "import sys, imgtool.cli.cmd_size; from imgtool.cli import main; sys.exit(main(sys.argv[1:]))"
     sub = [sys.executable, "-c", code, "size", str(path)]
     nm = ["go", "tool", "nm", "-size", "-sort", "size", str(path)]
-    timed(nm)  # warm the page cache and the go tool cache
+    command_time(nm)  # warm the page cache and the go tool cache
     ins, subs, nms, stages = [], [], [], []
     for _ in range(a.runs):
         st = imgtool_inprocess(path)
         stages.append(st)
         ins.append(st["total"])
-        subs.append(timed(sub))
-        nms.append(timed(nm))
+        subs.append(command_time(sub))
+        nms.append(command_time(nm))
     med = statistics.median
     print(f"{path} ({path.stat().st_size / 1e6:.1f} MB), {a.runs} runs, median wall clock")
     print(f"  imgtool size (in process)       {med(ins):7.3f} s")

@@ -12,25 +12,15 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from benchutil import command_time
 
 ROOT = Path(__file__).resolve().parent.parent
 RECIPE = [".text", ".rodata", ".shstrtab", ".typelink", ".itablink", ".gopclntab", ".go.buildinfo", ".go.fipsinfo",
           ".go.module", ".noptrdata", ".data", ".bss", ".noptrbss"]
-
-
-def timed(cmd: list[str], runs: int) -> float:
-    samples = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-        samples.append(time.perf_counter() - t)
-    return statistics.median(samples)
 
 
 def main() -> int:
@@ -42,17 +32,17 @@ def main() -> int:
     objcopy = shutil.which("objcopy") or "objcopy"
     with tempfile.TemporaryDirectory() as tmp:
         rows = [
-            ("imgtool --version", timed(imgtool + ["--version"], a.runs)),
-            ("imgtool --help", timed(imgtool + ["--help"], a.runs)),
-            ("objcopy --version", timed([objcopy, "--version"], a.runs)),
+            ("imgtool --version", command_time(imgtool + ["--version"], a.runs)),
+            ("imgtool --help", command_time(imgtool + ["--help"], a.runs)),
+            ("objcopy --version", command_time([objcopy, "--version"], a.runs)),
         ]
-        ours = timed(imgtool + ["bin", a.elf, "-o", f"{tmp}/a.bin"], a.runs)
+        ours = command_time(imgtool + ["bin", a.elf, "-o", f"{tmp}/a.bin"], a.runs)
         ref_cmd = [objcopy]
         for s in RECIPE:
             ref_cmd += ["-j", s]
         ref_cmd += ["--set-section-flags", ".bss=alloc,load,contents", "--set-section-flags",
                     ".noptrbss=alloc,load,contents", a.elf, "-O", "binary", f"{tmp}/b.bin"]
-        ref = timed(ref_cmd, a.runs)
+        ref = command_time(ref_cmd, a.runs)
         same = Path(f"{tmp}/a.bin").read_bytes() == Path(f"{tmp}/b.bin").read_bytes()
     for name, t in rows:
         print(f"{name:<28} {t * 1000:8.1f} ms")
