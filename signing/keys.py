@@ -79,7 +79,21 @@ def public_keys_equal(a, b) -> bool:
 
 
 class DigestSigner:
-    """Mix-in: ``sign(data)`` hashes with SHA-256 and calls ``sign_digest``."""
+    """Base of the signer backends: ``certificate`` and ``key_type`` from the ``_cert`` and
+    ``_type`` the backend sets; ``sign(data)`` hashes with SHA-256 and calls ``sign_digest``."""
+
+    _cert = None
+    _type = ""
+
+    @property
+    def certificate(self):
+        """The signer's X.509 certificate (``cryptography``), or None."""
+        return self._cert
+
+    @property
+    def key_type(self) -> str:
+        """The :data:`KEY_TYPES` name of the key (e.g. ``"rsa2048"``)."""
+        return self._type
 
     def sign(self, data: bytes) -> bytes:
         """Sign ``data`` (hashed with SHA-256 first)."""
@@ -221,14 +235,6 @@ class FileSigner(DigestSigner):
         cert = load_certificate(cert_path)
         key = load_private_key(key_path, password, source)
         return cls(key, cert, str(key_path))
-
-    @property
-    def certificate(self):
-        return self._cert
-
-    @property
-    def key_type(self) -> str:
-        return self._type
 
     @property
     def private_key(self):

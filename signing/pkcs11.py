@@ -95,14 +95,6 @@ class Pkcs11Signer(DigestSigner):
             raise SigningError(f"PKCS#11 {where}: the certificate does not belong to this key; give the matching certificate")
         return signer
 
-    @property
-    def certificate(self):
-        return self._cert
-
-    @property
-    def key_type(self) -> str:
-        return self._type
-
     def sign_digest(self, digest: bytes) -> bytes:
         """Sign a 32-byte SHA-256 digest on the token (CKM_RSA_PKCS with DigestInfo, or CKM_ECDSA)."""
         from pkcs11 import Mechanism
