@@ -117,10 +117,13 @@ static inline int relr_one(const Image *im, uint64_t a, uint64_t delta, uint64_t
     unsigned char *p = word_at(im, a);
     if (!p)
         return ST_RANGE;
+    int st;
     if (!im->dry)
         wr(p, im->w, im->big, (rd(p, im->w, im->big) + delta) & im->mask);
+    if ((st = add_site(sites, nsites_max, pr, a)) != ST_OK)
+        return st;
     pr->applied++;
-    return add_site(sites, nsites_max, pr, a);
+    return ST_OK;
 }
 
 static int walk_relr(const Image *im, const unsigned char *t, size_t n, uint64_t delta,

@@ -57,8 +57,7 @@ from formats.errors import FormatError
 from formats.loadimage import DEFAULT_MAX_GAP, LoadImage, flatten_segments
 
 __all__ = ["IMPLEMENTATION", "DynamicRelocations", "RelocTable", "Relocation", "Relocated",
-           "read_dynamic_relocations", "relocate", "pe_base_relocations", "IMAGE_REL_BASED_DIR64",
-           "IMAGE_REL_BASED_HIGHLOW"]
+           "read_dynamic_relocations", "relocate", "relr_addresses", "type_name"]
 
 #: ``"c"`` when the C core applies relocations, ``"python"`` for the pure twin.
 IMPLEMENTATION = "c" if _accel is not None else "python"
@@ -67,8 +66,12 @@ SHT_RELR = 19
 DT_NULL, DT_PLTRELSZ, DT_HASH, DT_STRTAB, DT_SYMTAB, DT_RELA, DT_RELASZ, DT_RELAENT = 0, 2, 4, 5, 6, 7, 8, 9
 DT_STRSZ, DT_SYMENT, DT_REL, DT_RELSZ, DT_RELENT, DT_PLTREL, DT_TEXTREL, DT_JMPREL = 10, 11, 17, 18, 19, 20, 22, 23
 DT_RELRSZ, DT_RELR, DT_RELRENT = 35, 36, 37
+DT_FLAGS_1, DF_1_PIE = 0x6FFFFFFB, 0x08000000
+_ANDROID_PACKED = {0x6000000F: "DT_ANDROID_REL", 0x60000010: "DT_ANDROID_RELSZ", 0x60000011: "DT_ANDROID_RELA",
+                   0x60000012: "DT_ANDROID_RELASZ", 0x6FFFE000: "DT_ANDROID_RELR", 0x6FFFE001: "DT_ANDROID_RELRSZ"}
 SHN_UNDEF, SHN_ABS = 0, 0xFFF1
 STB_WEAK = 2
+STT_GNU_IFUNC = 10
 
 # kinds, as the C core numbers them
 NONE, RELATIVE, SYM_ADDEND, SYM = 1, 2, 3, 4
@@ -168,12 +171,21 @@ class DynSymbol:
 class DynamicRelocations:
     """Everything :func:`relocate` needs from one ELF: the ``tables`` (in the order a
     loader applies them: RELR, REL/RELA, JMPREL) and the dynamic ``symbols``
-    (index 0 is the null symbol). ``textrel`` is True for DT_TEXTREL."""
+    (index 0 is the null symbol). ``textrel`` is True for DT_TEXTREL, ``pie_flag`` for
+    ``DF_1_PIE`` in ``DT_FLAGS_1``."""
 
     elf: ElfFile
     tables: list[RelocTable]
     symbols: list[DynSymbol]
     textrel: bool = False
+    pie_flag: bool = False
+
+    @property
+    def position_independent(self) -> bool:
+        """True for ``ET_DYN`` and for an ``ET_EXEC`` marked ``DF_1_PIE`` (GNU ld's
+        ``-pie -Ttext-segment=...`` output); a plain ``ET_EXEC`` holds absolute addresses
+        no relocation covers, so it cannot move."""
+        return self.elf.e_type == 3 or self.pie_flag
 
     @property
     def count(self) -> int:
@@ -220,17 +232,30 @@ def read_dynamic_relocations(elf: ElfFile) -> DynamicRelocations:
     """Find the dynamic relocation tables and dynamic symbols of ``elf``.
 
     Raises:
-        FormatError: a dynamic entry points outside the loaded segments, a table size
-            is not a whole number of entries, or an entry size is not the ELF class's.
+        FormatError: ``PT_DYNAMIC`` is truncated (no ``DT_NULL``); a table's address tag
+            comes without its size tag or the reverse; a table or the symbol table lies
+            outside the loaded segments; a table size is not a whole number of entries;
+            an entry size is not the ELF class's; ``DT_PLTREL`` is neither ``DT_REL`` nor
+            ``DT_RELA``; Android packed relocations (not supported). Each message names
+            the dynamic tag.
     """
     dyn = _dynamic_entries(elf)
     if dyn is None:
         return _from_sections(elf)
+    packed = sorted(t for t in dyn if t in _ANDROID_PACKED)
+    if packed:
+        raise FormatError(f"Android packed relocations ({', '.join(_ANDROID_PACKED[t] for t in packed)}) are not "
+                          "supported; link without --pack-dyn-relocs=android", source=elf.source, field="PT_DYNAMIC")
     w = elf.elfclass // 8
     tables: list[RelocTable] = []
 
     def table(kind: str, addr_tag: int, size_tag: int, ent_tag: int | None, origin: str) -> None:
-        if addr_tag not in dyn or not dyn.get(size_tag):
+        size_name = {DT_RELRSZ: "DT_RELRSZ", DT_RELASZ: "DT_RELASZ", DT_RELSZ: "DT_RELSZ",
+                     DT_PLTRELSZ: "DT_PLTRELSZ"}[size_tag]
+        if (addr_tag in dyn) != (size_tag in dyn):
+            have, miss = (origin, size_name) if addr_tag in dyn else (size_name, origin)
+            raise FormatError(f"PT_DYNAMIC has {have} but no {miss}", source=elf.source, field="PT_DYNAMIC")
+        if addr_tag not in dyn or not dyn[size_tag]:
             return
         want = {"rela": 3 * w, "rel": 2 * w, "relr": w}[kind]
         if ent_tag is not None and dyn.get(ent_tag, want) != want:
@@ -239,11 +264,15 @@ def read_dynamic_relocations(elf: ElfFile) -> DynamicRelocations:
         if dyn[size_tag] % want:
             raise FormatError(f"{origin} table is {dyn[size_tag]} bytes, not a multiple of {want}",
                               source=elf.source, field=origin)
-        tables.append(RelocTable(kind, dyn[addr_tag], elf.read(dyn[addr_tag], dyn[size_tag]), origin))
+        tables.append(RelocTable(kind, dyn[addr_tag], _read(elf, dyn[addr_tag], dyn[size_tag], origin), origin))
 
     table("relr", DT_RELR, DT_RELRSZ, DT_RELRENT, "DT_RELR")
     rela, rel = DT_RELA in dyn, DT_REL in dyn
-    jmp_kind = "rela" if dyn.get(DT_PLTREL, DT_RELA if rela or not rel else DT_REL) == DT_RELA else "rel"
+    pltrel = dyn.get(DT_PLTREL, DT_RELA if rela or not rel else DT_REL)
+    if DT_JMPREL in dyn and pltrel not in (DT_REL, DT_RELA):
+        raise FormatError(f"DT_PLTREL is {pltrel}, expected {DT_REL} (DT_REL) or {DT_RELA} (DT_RELA)",
+                          source=elf.source, field="DT_PLTREL")
+    jmp_kind = "rela" if pltrel == DT_RELA else "rel"
     for kind, a, s, ent in (("rela", DT_RELA, DT_RELASZ, DT_RELAENT), ("rel", DT_REL, DT_RELSZ, DT_RELENT)):
         if a in dyn and DT_JMPREL in dyn and kind == jmp_kind and dyn.get(s):
             # Some linkers count the PLT relocations in DT_RELASZ too (they follow the
@@ -254,7 +283,17 @@ def read_dynamic_relocations(elf: ElfFile) -> DynamicRelocations:
                 dyn[s] = j - lo
         table(kind, a, s, ent, "DT_" + kind.upper())
     table(jmp_kind, DT_JMPREL, DT_PLTRELSZ, None, "DT_JMPREL")
-    return DynamicRelocations(elf, tables, _dynsyms(elf, dyn), DT_TEXTREL in dyn)
+    return DynamicRelocations(elf, tables, _dynsyms(elf, dyn), DT_TEXTREL in dyn,
+                              bool(dyn.get(DT_FLAGS_1, 0) & DF_1_PIE))
+
+
+def _read(elf: ElfFile, addr: int, size: int, what: str) -> bytes:
+    """``elf.read`` with an error that names the dynamic tag."""
+    try:
+        return elf.read(addr, size)
+    except FormatError:
+        raise FormatError(f"{what} (0x{addr:x}, {size} bytes) is not inside a loaded segment", source=elf.source,
+                          field=what) from None
 
 
 def _dynamic_entries(elf: ElfFile) -> dict[int, int] | None:
@@ -270,9 +309,10 @@ def _dynamic_entries(elf: ElfFile) -> dict[int, int] | None:
     out: dict[int, int] = {}
     for tag, val in struct.iter_unpack(e + ("qQ" if w == 8 else "iI"), raw[:len(raw) - len(raw) % (2 * w)]):
         if tag == DT_NULL:
-            break
+            return out
         out.setdefault(tag, val)
-    return out
+    raise FormatError(f"PT_DYNAMIC ({seg.filesz} bytes) is truncated: no DT_NULL entry ends it", source=elf.source,
+                      offset=seg.offset, field="PT_DYNAMIC")
 
 
 def _from_sections(elf: ElfFile) -> DynamicRelocations:
@@ -292,18 +332,21 @@ def _dynsyms(elf: ElfFile, dyn: dict[int, int]) -> list[DynSymbol]:
     if DT_SYMTAB not in dyn:
         return []
     w = elf.elfclass // 8
-    ent = dyn.get(DT_SYMENT, 24 if w == 8 else 16)
+    want = 24 if w == 8 else 16
+    ent = dyn.get(DT_SYMENT, want)
+    if ent != want:
+        raise FormatError(f"DT_SYMENT is {ent}, expected {want} (Elf{8 * w}_Sym)", source=elf.source, field="DT_SYMENT")
     addr = dyn[DT_SYMTAB]
     count = None
     sec = next((s for s in elf.sections if s.addr == addr and s.type == 11 and s.size), None)
     if sec is not None:
         count = sec.size // ent
     elif DT_HASH in dyn:  # nchain = number of symbols (gABI "Hash Table")
-        count = struct.unpack(("<" if elf.little_endian else ">") + "I", elf.read(dyn[DT_HASH] + 4, 4))[0]
+        count = struct.unpack(("<" if elf.little_endian else ">") + "I", _read(elf, dyn[DT_HASH] + 4, 4, "DT_HASH"))[0]
     else:
         count = _max_symbol_index(elf, dyn) + 1
-    strtab = elf.read(dyn[DT_STRTAB], dyn.get(DT_STRSZ, 0)) if DT_STRTAB in dyn else b""
-    return _parse_syms(elf, elf.read(addr, count * ent), strtab)
+    strtab = _read(elf, dyn[DT_STRTAB], dyn.get(DT_STRSZ, 0), "DT_STRTAB") if DT_STRTAB in dyn else b""
+    return _parse_syms(elf, _read(elf, addr, count * ent, "DT_SYMTAB"), strtab)
 
 
 def _max_symbol_index(elf: ElfFile, dyn: dict[int, int]) -> int:
@@ -313,7 +356,7 @@ def _max_symbol_index(elf: ElfFile, dyn: dict[int, int]) -> int:
         if a in dyn and dyn.get(s):
             if a == DT_JMPREL and dyn.get(DT_PLTREL) == DT_REL:
                 kind = "rel"
-            probe.tables = [RelocTable(kind, dyn[a], elf.read(dyn[a], dyn[s]), "probe")]
+            probe.tables = [RelocTable(kind, dyn[a], _read(elf, dyn[a], dyn[s], "relocation table"), "probe")]
             best = max([best] + [r.symbol for r in probe.entries()])
     return best
 
@@ -433,7 +476,7 @@ class Relocated:
     ``delta`` = new base - link base (modulo the address size); ``applied`` relocated
     words by table kind (``"relative"``, ``"symbol"``, ``"relr"``); ``sites`` the offsets
     into ``image.data`` of every word that moves with the image (sorted; what a PE
-    base-relocation table lists); ``skipped`` the refused entries left as they were
+    base-relocation table lists, :func:`formats.pe.base_relocations`); ``skipped`` the refused entries left as they were
     (with ``skip_unsupported``); ``undefined`` symbols resolved to 0 (with
     ``allow_undefined``); ``go_itab_slots`` itab words moved for the Go linker defect.
     """
@@ -480,31 +523,45 @@ def relocate(
         a :class:`Relocated`.
 
     Raises:
-        FormatError: the ELF has no dynamic relocations and ``base`` differs from its link
-            address; a relocation is of a refused type, targets a word outside the loaded
-            segments, or refers to an undefined symbol; ``base`` puts the image outside the
-            address space. Messages name the table, entry index, r_offset and type.
+        FormatError: ``base`` differs from the link address of a file that is not
+            position-independent (no relocations, or a fixed-address ``ET_EXEC``); ``base``
+            is not the link base plus a multiple of the largest PT_LOAD ``p_align``, or puts
+            the memory image (BSS included) outside the address space; a ``symbols`` name
+            is not an undefined dynamic symbol or its value does not fit; a relocation is of
+            a refused type, targets a word outside the loaded segments, or refers to an
+            undefined or ifunc symbol. Messages name the table, entry index, r_offset and
+            type; malformed dynamic sections as :func:`read_dynamic_relocations`.
     """
     rel = read_dynamic_relocations(elf)
     img = flatten_segments(elf, include_bss=include_bss, fill=fill, max_gap=max_gap)
     w = elf.elfclass // 8
     space = 1 << (8 * w)
     link_base = img.base
-    if not 0 <= base or base + len(img.data) > space:
-        raise FormatError(f"base 0x{base:x} puts the {len(img.data)}-byte image outside the {8 * w}-bit address space",
-                          source=elf.source, field="--base")
+    extent = max(s.vaddr + s.memsz for s in elf.loads if s.memsz) - link_base  # BSS counts, --no-bss or not
+    if not 0 <= base or base + extent > space:
+        raise FormatError(f"base 0x{base:x} puts the 0x{extent:x}-byte memory image outside the {8 * w}-bit "
+                          "address space", source=elf.source, field="--base")
     delta = (base - link_base) % (1 << 64)
-    if not rel.tables:
-        if base != link_base:
-            kind = {1: "ET_REL", 2: "ET_EXEC", 3: "ET_DYN"}.get(elf.e_type, f"type {elf.e_type}")
-            raise FormatError(f"{kind} file without dynamic relocations is linked at 0x{link_base:x} and cannot "
-                              f"be moved to 0x{base:x}; build it position-independent (go build -buildmode=pie)",
-                              source=elf.source, field="PT_DYNAMIC")
+    if base != link_base and not (rel.tables and rel.position_independent):
+        kind = {1: "ET_REL", 2: "ET_EXEC", 3: "ET_DYN"}.get(elf.e_type, f"type {elf.e_type}")
+        why = "has no dynamic relocations" if not rel.tables else "is not position-independent (no DF_1_PIE)"
+        raise FormatError(f"this {kind} file {why}: it is linked at 0x{link_base:x} and cannot be moved to "
+                          f"0x{base:x}; build it position-independent (go build -buildmode=pie)",
+                          source=elf.source, field="e_type")
+    align = max((s.align for s in elf.loads if s.memsz), default=1) or 1
+    if (base - link_base) % align:
+        lo = base - (base - link_base) % align
+        raise FormatError(f"base 0x{base:x} is not link base 0x{link_base:x} plus a multiple of the segment alignment "
+                          f"0x{align:x} (p_align; AArch64 ADRP and page-relative code need it): use e.g. 0x{lo:x} or "
+                          f"0x{lo + align:x}", source=elf.source, field="--base")
+    if not rel.position_independent:
+        rel = replace(rel, tables=[])  # at its link address a fixed-address file is used as linked
     types = _types_for(elf)
     classes = bytearray(max(types, default=0) + 1)
     for t, (_, kind) in types.items():
         classes[t] = kind
     symvals, symkind, undefined = _resolve_symbols(elf, rel.symbols, delta, symbols or {}, allow_undefined)
+    original = img.data
     data = bytearray(img.data)
     layout0 = (_L_ELF64 if w == 8 else 0) | (0 if elf.little_endian else _L_BIG) | (_L_SKIP if skip_unsupported else 0)
     applied = {"relative": 0, "symbol": 0, "relr": 0}
@@ -528,7 +585,7 @@ def relocate(
             applied["relative"] += nrel
             applied["symbol"] += n - nrel
     skipped = tuple(r for r in rel.entries() if types.get(r.type, ("", 0))[1] == _UNSUPPORTED) if skip_unsupported else ()
-    itab_slots = _fix_go_itabs(elf, data, link_base, delta, all_sites) if fix_go_itabs and delta else 0
+    itab_slots = _fix_go_itabs(elf, original, data, link_base, delta, all_sites) if fix_go_itabs and rel.tables and delta else 0
     offsets = array("Q", sorted(s - link_base for s in all_sites))
     image = LoadImage(base=base, data=bytes(data), entry=(elf.entry + delta) % space,
                       regions=tuple(replace(r, address=(r.address + delta) % space) for r in img.regions),
@@ -551,21 +608,33 @@ def _count_relative(rel: DynamicRelocations, t: RelocTable, types) -> int:
 
 
 def _resolve_symbols(elf, syms, delta, given, allow_undefined):
+    """Final symbol values and kinds for the C walker; checks ``given`` (--define)."""
     mask = (1 << elf.elfclass) - 1
+    undefined_names = {s.name for i, s in enumerate(syms) if i and s.shndx == SHN_UNDEF}
+    for name, value in given.items():
+        if name not in undefined_names:
+            why = ("the ELF defines this symbol itself" if any(s.name == name for s in syms)
+                   else "no undefined dynamic symbol has this name")
+            raise FormatError(f"--define {name}: {why}", source=elf.source, field="--define")
+        if not 0 <= value <= mask:
+            raise FormatError(f"--define {name}=0x{value:x} does not fit {elf.elfclass} bits", source=elf.source,
+                              field="--define")
     symvals = array("Q", bytes(8 * len(syms)))
     symkind = bytearray(len(syms))
     undefined = []
     for i, s in enumerate(syms):
         if i == 0:
             symkind[i] = _S_ABS
-        elif s.name in given:
-            symvals[i], symkind[i] = given[s.name] & mask, _S_ABS
+        elif s.name in given and s.shndx == SHN_UNDEF:
+            symvals[i], symkind[i] = given[s.name], _S_ABS
         elif s.shndx == SHN_UNDEF:
             if s.bind == STB_WEAK:
                 symkind[i] = _S_ABS
             elif allow_undefined:
                 symkind[i] = _S_ABS
                 undefined.append(s.name)
+        elif s.type == STT_GNU_IFUNC:
+            pass  # its value is a resolver that would have to run: refused like IRELATIVE
         elif s.shndx == SHN_ABS:
             symvals[i], symkind[i] = s.value, _S_ABS
         else:
@@ -575,13 +644,17 @@ def _resolve_symbols(elf, syms, delta, given, allow_undefined):
 
 def _error(rel: DynamicRelocations, t: RelocTable, status: int, index: int, link_base: int, size: int) -> FormatError:
     elf = rel.elf
+    w = elf.elfclass // 8
     where = f"{t.origin} entry {index}"
-    if t.kind == "relr":
-        what = {2: "relocates a word outside the loaded segments"}.get(status, f"failed (status {status})")
-        return FormatError(f"{where} {what} (image 0x{link_base:x}..0x{link_base + size:x})", source=elf.source)
     if status == 5:
         return FormatError(f"{t.origin} is {len(t.data)} bytes, not a whole number of entries", source=elf.source,
                            field=t.origin)
+    if t.kind == "relr":
+        words = relr_addresses(t.data[:(index + 1) * w], elf.elfclass, elf.little_endian)
+        bad = next((a for a in words if not link_base <= a <= link_base + size - w), None)
+        at = f" (word 0x{bad:x})" if bad is not None else ""
+        return FormatError(f"{where}{at} is outside the loaded segments (0x{link_base:x}..0x{link_base + size:x})",
+                           source=elf.source)
     single = DynamicRelocations(elf, [t], rel.symbols)
     r = next(x for x in single.entries() if x.index == index)
     head = f"{where}: {r.type_name} at 0x{r.offset:x}"
@@ -590,6 +663,8 @@ def _error(rel: DynamicRelocations, t: RelocTable, status: int, index: int, link
                "--skip-unsupported leaves such words as linked")
     elif status == 2:
         msg = f"{head} is outside the loaded segments (0x{link_base:x}..0x{link_base + size:x})"
+    elif status == 3 and r.symbol < len(rel.symbols) and rel.symbols[r.symbol].type == STT_GNU_IFUNC:
+        msg = f"{head} refers to the ifunc {r.symbol_name!r}, whose resolver would have to run (not possible in a flat image)"
     elif status == 3:
         msg = f"{head} refers to the undefined symbol {r.symbol_name!r}; give its address with --define {r.symbol_name}=ADDR"
     elif status == 4:
@@ -599,9 +674,11 @@ def _error(rel: DynamicRelocations, t: RelocTable, status: int, index: int, link
     return FormatError(msg, source=elf.source)
 
 
-def _fix_go_itabs(elf: ElfFile, data: bytearray, link_base: int, delta: int, sites: array) -> int:
+def _fix_go_itabs(elf: ElfFile, original: bytes, data: bytearray, link_base: int, delta: int, sites: array) -> int:
     """Move itab method slots that hold the link-time address of runtime.unreachableMethod
-    (no relocation covers them; see the module doc). Returns the number of words moved."""
+    and that no relocation covers (see the module doc). ``original`` is the image before
+    relocation, ``data`` after; ``sites`` (link-time addresses of relocated words) gets
+    the moved slots. Returns the number of words moved."""
     target = _go_function(elf, "runtime.unreachableMethod")
     links = next((s for s in elf.sections if s.name in (".itablink", ".data.rel.ro.itablink") and s.size), None)
     if target is None or links is None:
@@ -611,28 +688,38 @@ def _fix_go_itabs(elf: ElfFile, data: bytearray, link_base: int, delta: int, sit
     wc = "Q" if w == 8 else "I"
     mask = (1 << (8 * w)) - 1
     type_size = 48 if w == 8 else 32  # abi.Type (runtime._type before Go 1.21): 12 fields
+    # itab{Inter, Type *; Hash uint32; (Go <= 1.22: _ [4]byte); Fun [n]uintptr}
+    info = elf.build_info
+    old = info is not None and info.go_release is not None and info.go_release < (1, 23)
+    fun_off = 24 if w == 8 else (16 if old else 12)
 
-    def word(addr: int) -> int | None:
+    def word(buf, addr: int) -> int | None:
         off = addr - link_base
-        return struct.unpack_from(e + wc, data, off)[0] if 0 <= off <= len(data) - w else None
+        return struct.unpack_from(e + wc, buf, off)[0] if 0 <= off <= len(buf) - w else None
 
+    covered = None
     moved = 0
     for k in range(links.size // w):
-        itab = word(links.addr + k * w)  # relocated pointers: subtract delta for link addresses
-        inter = word((itab - delta) & mask) if itab is not None else None
+        itab = word(data, links.addr + k * w)  # relocated pointers: subtract delta for link addresses
+        inter = word(data, (itab - delta) & mask) if itab is not None else None
         if inter is None:
             continue
         itab, inter = (itab - delta) & mask, (inter - delta) & mask
-        nmethods = word(inter + type_size + 2 * w)  # InterfaceType{Type; PkgPath; Methods []Imethod}.len
+        nmethods = word(data, inter + type_size + 2 * w)  # InterfaceType{Type; PkgPath; Methods []Imethod}.len
         if nmethods is None or nmethods > 1 << 16:
             continue
-        fun0 = itab + (24 if w == 8 else 12)  # itab{Inter, Type *; Hash uint32 (+pad on 64-bit); Fun [n]uintptr}
         for m in range(nmethods):
-            a = fun0 + m * w
-            if word(a) == target:
-                struct.pack_into(e + wc, data, a - link_base, (target + delta) & mask)
-                sites.append(a)
-                moved += 1
+            a = itab + fun_off + m * w
+            if word(original, a) != target:
+                continue
+            if covered is None:
+                covered = set(sites)
+            if a in covered:
+                continue
+            struct.pack_into(e + wc, data, a - link_base, (target + delta) & mask)
+            sites.append(a)
+            covered.add(a)
+            moved += 1
     return moved
 
 
@@ -649,48 +736,3 @@ def _go_function(elf: ElfFile, name: str) -> int | None:
     except FormatError:
         return None
     return None
-
-
-# -- PE base relocations ------------------------------------------------------------------
-
-IMAGE_REL_BASED_ABSOLUTE, IMAGE_REL_BASED_HIGHLOW, IMAGE_REL_BASED_DIR64 = 0, 3, 10
-
-
-def pe_base_relocations(rvas, kind: int = IMAGE_REL_BASED_DIR64) -> bytes:
-    """The contents of a PE ``.reloc`` section for words at ``rvas`` (relative virtual
-    addresses, bytes from ImageBase).
-
-    Microsoft PE/COFF specification, "The .reloc Section (Image Only)": one block per
-    4 KiB page that has relocations, each a 4-byte ``PageRVA``, a 4-byte ``BlockSize``
-    (header included) and 2-byte entries ``type << 12 | offset-in-page``, padded with an
-    ``IMAGE_REL_BASED_ABSOLUTE`` entry to a 4-byte multiple. Blocks and entries are in
-    ascending address order; duplicates are dropped.
-
-    Args:
-        rvas: iterable of ints (e.g. ``Relocated.sites`` plus the RVA of the image start).
-        kind: ``IMAGE_REL_BASED_DIR64`` (8-byte words, PE32+) or ``..._HIGHLOW`` (4-byte).
-
-    Raises:
-        FormatError: an RVA is negative or does not fit in 32 bits.
-    """
-    out = bytearray()
-    page, entries = None, []
-
-    def flush() -> None:
-        if page is None:
-            return
-        if len(entries) % 2:
-            entries.append(IMAGE_REL_BASED_ABSOLUTE << 12)
-        out.extend(struct.pack("<II", page, 8 + 2 * len(entries)))
-        out.extend(struct.pack(f"<{len(entries)}H", *entries))
-
-    for rva in sorted(set(rvas)):
-        if not 0 <= rva <= 0xFFFFFFFF:
-            raise FormatError(f"RVA 0x{rva:x} does not fit a PE base relocation (32 bits)", field=".reloc")
-        p = rva & ~0xFFF
-        if p != page:
-            flush()
-            page, entries = p, []
-        entries.append(kind << 12 | (rva & 0xFFF))
-    flush()
-    return bytes(out)

@@ -142,7 +142,9 @@ def _render_elf(d: dict) -> str:
     for s in tg.get("socs", []):
         lines.append(f"  soc          {s}")
     rel = d.get("relocations")
-    if rel:
+    if rel and "error" in rel:
+        lines.append(f"  relocations  unreadable: {rel['error']}")
+    elif rel:
         tabs = ", ".join(f"{t['origin']} {t['entries']}" for t in rel["tables"])
         lines.append(f"  relocations  {tabs}; link base {_hex(rel['link_base'])}; "
                      f"{rel['undefined_symbols']} undefined symbols (imgtool relocate)")

@@ -91,10 +91,14 @@ def _relocation_summary(elf: ElfFile) -> dict | None:
     """Dynamic relocation tables (``formats.reloc``) of a position-independent ELF, or None."""
     from formats.reloc import read_dynamic_relocations
 
-    rel = read_dynamic_relocations(elf)
+    try:
+        rel = read_dynamic_relocations(elf)
+    except FormatError as exc:
+        return {"error": str(exc)}
     if not rel.tables:
         return None
     return {
+        "position_independent": rel.position_independent,
         "link_base": min((s.vaddr for s in elf.loads), default=0),
         "tables": [{"origin": t.origin, "kind": t.kind, "address": t.address,
                     "entries": len(t.data) // t.entry_size(elf.elfclass)} for t in rel.tables],

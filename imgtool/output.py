@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from imgtool.errors import InputError
 
@@ -23,30 +23,46 @@ def write_atomic(path: str | os.PathLike[str], data: bytes | Iterable[bytes], mo
     Raises:
         InputError: the folder does not exist or cannot be written.
     """
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise InputError(f"{target}: cannot write: folder {folder} does not exist")
+    write_all_atomic([(path, data)], mode)
+
+
+def write_all_atomic(outputs: Sequence[tuple[str | os.PathLike[str], bytes | Iterable[bytes]]],
+                     mode: int = 0o644) -> None:
+    """Write several files so that either all appear or none: each is written completely
+    to a temporary file in its folder first, and only then are they renamed into place.
+
+    Raises:
+        InputError: a folder does not exist or cannot be written (nothing is written).
+    """
+    staged: list[tuple[str, Path]] = []
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise InputError(f"{target}: cannot write: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            if isinstance(data, (bytes, bytearray, memoryview)):
-                fh.write(data)
-            else:
-                for chunk in data:
-                    fh.write(chunk)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
+        for path, data in outputs:
+            target = Path(path)
+            folder = target.parent if str(target.parent) else Path(".")
+            if not folder.is_dir():
+                raise InputError(f"{target}: cannot write: folder {folder} does not exist")
+            try:
+                fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+            except OSError as exc:
+                raise InputError(f"{target}: cannot write: {exc.strerror}") from None
+            staged.append((tmp, target))
+            with os.fdopen(fd, "wb") as fh:
+                if isinstance(data, (bytes, bytearray, memoryview)):
+                    fh.write(data)
+                else:
+                    for chunk in data:
+                        fh.write(chunk)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp, mode)
+        for tmp, target in staged:
+            os.replace(tmp, target)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        for tmp, _ in staged:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
         raise
 
 

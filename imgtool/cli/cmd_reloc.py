@@ -27,11 +27,12 @@ def relocate_cmd(
 ) -> None:
     """Apply ELF's dynamic relocations for --base and write the relocated memory image."""
     from formats import ihex, srec
-    from formats.reloc import IMAGE_REL_BASED_DIR64, IMAGE_REL_BASED_HIGHLOW, pe_base_relocations, relocate
+    from formats.pe import IMAGE_REL_BASED_DIR64, IMAGE_REL_BASED_HIGHLOW, base_relocations
+    from formats.reloc import relocate
     from imgtool.cli.params import parse_byte, parse_int
     from imgtool.elfinput import load_elf
     from imgtool.errors import InputError
-    from imgtool.output import write_atomic
+    from imgtool.output import write_all_atomic
 
     if fmt not in ("bin", "hex", "srec"):
         raise InputError(f"--format {fmt!r}: expected bin, hex or srec")
@@ -48,14 +49,17 @@ def relocate_cmd(
     img = r.image
     if fmt == "bin":
         data = img.data
+    elif img.end > 1 << 32 or img.entry >= 1 << 32:
+        raise InputError(f"--format {fmt}: the image ends at 0x{img.end:x}, past the 32-bit addresses {fmt} records "
+                         "carry; use --format bin or a base below 4 GiB")
     else:
         data = (ihex if fmt == "hex" else srec).build([(img.base, img.data)], start=img.entry)
+    outputs = [(output, data)]
     reloc_section = None
     if pe_relocs is not None:
-        reloc_section = pe_base_relocations(r.sites, IMAGE_REL_BASED_DIR64 if r.word_size == 8 else IMAGE_REL_BASED_HIGHLOW)
-    write_atomic(output, data)
-    if reloc_section is not None:
-        write_atomic(pe_relocs, reloc_section)
+        reloc_section = base_relocations(r.sites, IMAGE_REL_BASED_DIR64 if r.word_size == 8 else IMAGE_REL_BASED_HIGHLOW)
+        outputs.append((pe_relocs, reloc_section))
+    write_all_atomic(outputs)
     a = r.applied
     space = 1 << (8 * r.word_size)
     signed = r.delta % space if r.delta % space < space // 2 else r.delta % space - space
