@@ -40,6 +40,11 @@ def load_extents(path) -> list[dict]:
     return out
 
 
+def ld_used(segs: list[dict], start: int) -> int:
+    """GNU ld's "Used Size" of a region at ``start``: to the end of the last byte placed."""
+    return max(max(s["vma"][1], s["lma"][1]) for s in segs) - start
+
+
 def sections(path) -> dict[str, tuple[int, int]]:
     with open(path, "rb") as fh:
         return {s.name: (s["sh_addr"], s["sh_size"]) for s in ELFFile(fh).iter_sections()}
@@ -61,7 +66,8 @@ def test_usage_sums_equal_the_segments(go_elf):
     ddr = rows["ddr"]
     assert (ddr["start"], ddr["size"], ddr["end"]) == (0x80000000, 1 << 30, 0x80000000 + (1 << 30))
     # Go links LMA == VMA: the load image lies inside the memory image
-    assert ddr["mem"] == ddr["used"] == sum(s["memsz"] for s in segs)
+    assert ddr["mem"] == sum(s["memsz"] for s in segs)
+    assert ddr["used"] == ld_used(segs, 0x80000000) > ddr["mem"]  # gaps and the 64 KiB below .text count
     assert ddr["load"] == sum(s["filesz"] for s in segs)
     assert ddr["free"] == ddr["size"] - ddr["used"] and ddr["percent"] == pytest.approx(100 * ddr["used"] / (1 << 30))
     assert {".text", ".rodata", ".gopclntab", ".data", ".bss", ".noptrbss"} <= set(ddr["sections"])
@@ -81,7 +87,8 @@ def test_far_data_splits_over_two_regions(go_elf):
     lo = [s for s in segs if s["vma"][0] < 0x90000000]
     hi = [s for s in segs if s["vma"][0] >= 0x90000000]
     assert lo and hi
-    assert rows["rom"]["used"] == sum(s["memsz"] for s in lo) and rows["ram"]["used"] == sum(s["memsz"] for s in hi)
+    assert rows["rom"]["mem"] == sum(s["memsz"] for s in lo) and rows["ram"]["mem"] == sum(s["memsz"] for s in hi)
+    assert rows["rom"]["used"] == ld_used(lo, 0x80000000) and rows["ram"]["used"] == ld_used(hi, 0x90000000)
     assert rows["ram"]["load"] == sum(s["filesz"] for s in hi)
     assert ".data" in rows["ram"]["sections"] and ".text" in rows["rom"]["sections"]
 
@@ -128,7 +135,8 @@ def test_load_address_outside_flash_region(go_elf, tmp_path):
     assert seg["lma"][0] == flash
     doc = size_json(moved, "--region", f"flash={flash:#x}:16M", "--region", "ddr=0x80000000:512M")
     rows = {r["name"]: r for r in doc["regions"]["rows"]}
-    assert rows["flash"]["load"] == rows["flash"]["used"] == seg["filesz"] and rows["flash"]["mem"] == 0
+    assert rows["flash"]["load"] == seg["filesz"] and rows["flash"]["mem"] == 0
+    assert rows["flash"]["used"] == seg["lma"][1] - flash
     assert rows["ddr"]["mem"] == sum(s["memsz"] for s in load_extents(moved))
     r = run_size(moved, "--region", f"flash={flash:#x}:64K", "--region", "ddr=0x80000000:512M")
     assert r.returncode == 1
@@ -162,7 +170,7 @@ def test_board_profile_regions(go_elf):
     reg = doc["regions"]
     assert reg["origin"] == "board usbarmory-mk2" and reg["enforced"] is True
     assert [(r["name"], r["start"], r["size"]) for r in reg["rows"]] == [(x.name, x.start, x.size) for x in board.ram]
-    assert reg["rows"][0]["used"] == sum(s["memsz"] for s in load_extents(go_elf("arm7")))
+    assert reg["rows"][0]["used"] == ld_used(load_extents(go_elf("arm7")), board.ram[0].start)
     # armory-boot keeps 128 MiB at 0x90000000: the 0x80010000 program is outside it
     r = run_size(go_elf("arm7"), "--board", "armory-boot")
     assert r.returncode == 1 and "outside every region" in r.stderr
@@ -172,7 +180,7 @@ def test_board_detected_from_elf_reports_only(board_elf, go_elf):  # noqa: F811
     doc = size_json(board_elf)
     reg = doc["regions"]
     assert reg["enforced"] is False and reg["origin"].startswith("board usbarmory-mk2, detected")
-    assert reg["rows"][0]["used"] == sum(s["memsz"] for s in load_extents(board_elf))
+    assert reg["rows"][0]["used"] == ld_used(load_extents(board_elf), reg["rows"][0]["start"])
     r = run_size(board_elf)
     assert "memory regions (board usbarmory-mk2, detected from the ELF; report only):" in r.stdout
     # stripped (-s -w, as TamaGo Makefiles link): the board package comes from the pclntab
@@ -187,7 +195,7 @@ def test_board_detected_from_elf_reports_only(board_elf, go_elf):  # noqa: F811
 
 def test_region_budgets(go_elf):
     path = go_elf("arm7")
-    used = sum(s["memsz"] for s in load_extents(path))
+    used = ld_used(load_extents(path), 0x80000000)
     ok = run_size(path, "--board", "usbarmory-mk2", "--budget", f"region:ddr=90%,region:DDR={used}")
     assert ok.returncode == 0, ok.stderr
     r = run_size(path, "--board", "usbarmory-mk2", "--budget", "region:DDR=1%,flash=1G")
@@ -199,10 +207,29 @@ def test_region_budgets(go_elf):
     assert r.returncode == 1 and "region:ddr by 1 bytes" in r.stderr
 
 
+def test_percent_budgets_are_exact_and_bad_budgets_exit_2(go_elf):
+    from imgtool.size.views import check_budget, parse_budget
+
+    doc = {"packages": [], "modules": [], "regions": {"rows": [{"name": "r", "size": 1000, "used": 323}]}}
+    assert check_budget(doc, parse_budget("region:r=32.3%"))[0]["ok"]  # 1000 * 32.3% is 323, not 322
+    doc["regions"]["rows"][0].update(size=3_000_000, used=69_000)
+    assert check_budget(doc, parse_budget("region:r=2.3%"))[0]["limit"] == 69_000
+    for bad in ("flash=-1", "region:DDR=-5K", "ram=1.9", "flash=1_000", "flash=0x_80", "region:r=9x%"):
+        r = run_size(go_elf("arm7"), "--board", "usbarmory-mk2", "--budget", bad)
+        assert r.returncode == 2 and "--budget" in r.stderr and "Traceback" not in r.stderr, bad
+    assert parse_budget("ram=1.5K") == [("ram", 1536)]
+
+
+def test_empty_or_unknown_board_is_bad_input(go_elf):
+    for value in ("", "nosuch"):
+        r = run_size(go_elf("arm7"), "--board", value)
+        assert r.returncode == 2 and r.stderr.startswith("imgtool: error: --board:"), r.stderr
+
+
 def test_library_parsers():
     assert parse_region("ocram=0x00900000:128K") == RamRegion("ocram", 0x900000, 128 << 10)
     assert parse_region(" ddr = 2G : 512MiB ") == RamRegion("ddr", 0x80000000, 512 << 20)
-    for bad in ("x=1", "x=:1K", "x=1:", "x=-1:1K", "x=0xffffffffffffffff:2"):
+    for bad in ("x=1", "x=:1K", "x=1:", "x=-1:1K", "x=0xffffffffffffffff:2", "a,b=0:1K", "x=0:0.5"):
         with pytest.raises(ValueError):
             parse_region(bad)
     check_regions([RamRegion("a", 0, 16), RamRegion("b", 16, 16)])  # adjacent is fine

@@ -42,7 +42,7 @@ def size_cmd(
     if why_pkg is not None:
         from imgtool.size import why
 
-        if fmt not in ("text", "json") or diff is not None or budget or region or board:
+        if fmt not in ("text", "json") or diff is not None or budget is not None or region or board is not None:
             raise InputError("--why goes with --format text or json, without --diff, --budget, --region or --board")
         rep = why.why_file(elf, why_pkg)
         text = json.dumps(why.to_json(rep, str(elf)), indent=1) + "\n" if fmt == "json" else why.render_text(rep, str(elf))

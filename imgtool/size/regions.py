@@ -8,9 +8,10 @@ from the PT_LOAD segments, trimmed to the sections they carry:
   ``p_vaddr + p_memsz`` (``.bss`` included): the RAM the program occupies when it runs;
 * ``load``: the file-backed part at its LMA, from its first section with contents to
   ``p_paddr + p_filesz``: the bytes a loader or flash programmer writes;
-* ``used``: the union of both inside the region (a region holding both the memory and
-  the load image of a segment counts those bytes once). Alignment gaps between the
-  sections of one segment count as used, as in ld's report.
+* ``used``: as GNU ld counts it (``current - ORIGIN``): from the region's start to the
+  end of the last byte placed in it, memory or load image, gaps included; ``free`` is
+  what is left above that, the room the image can still grow into. ``mem`` and
+  ``load`` count only the placed bytes.
 
 The ELF and program headers the Go linker maps in front of ``.text`` (and the
 ``.note.go.buildid`` note there) are not counted: they are not in the bare-metal image
@@ -30,6 +31,7 @@ Public API::
 
 from __future__ import annotations
 
+import re
 from typing import Iterable, Sequence
 
 from formats.elf import ElfFile
@@ -45,11 +47,14 @@ def parse_region(spec: str) -> RamRegion:
     takes the suffixes of ``--budget`` (``K``, ``M``, ``G``, ``KiB``, ...).
 
     Raises:
-        ValueError: not ``NAME=START:SIZE``, an empty name, a bad number, a zero size, or
-            a region that ends past the 64-bit address space.
+        ValueError: not ``NAME=START:SIZE``, an empty name or one with characters other
+            than letters, digits, ``_.-``, a bad number, a zero size, or a region that
+            ends past the 64-bit address space.
     """
     name, eq, rest = spec.partition("=")
     name = name.strip()
+    if name and not re.fullmatch(r"[A-Za-z0-9_.\-]+", name):
+        raise ValueError(f"region name {name!r}: use letters, digits, '_', '.' and '-' (it is also a --budget key)")
     start_s, colon, size_s = rest.partition(":")
     if not eq or not colon or not name or not start_s.strip() or not size_s.strip():
         raise ValueError(f"region {spec!r} is not NAME=START:SIZE (e.g. ocram=0x00900000:128K)")
@@ -142,7 +147,8 @@ def region_usage(elf: ElfFile, regions: Sequence[RamRegion], *, origin: str = "-
     Returns:
         ``{"origin", "enforced", "rows", "violations"}``. ``rows``: per region, in the
         given order, ``name``, ``start``, ``size``, ``end`` (exclusive), ``mem``, ``load``,
-        ``used``, ``free`` (bytes) and ``percent`` (used / size * 100) and ``sections``
+        ``used`` (region start to the end of the last placed byte, as ld reports it),
+        ``free`` (size - used; bytes) and ``percent`` (used / size * 100) and ``sections``
         (names of the sections placed in it). ``violations``: ``section``, ``kind``
         (``vma``/``lma``), ``start``, ``end`` (exclusive), ``region`` (the region it
         straddles, or None when outside all), ``problem`` (text: ``outside every region``,
@@ -151,7 +157,8 @@ def region_usage(elf: ElfFile, regions: Sequence[RamRegion], *, origin: str = "-
     vma, lma, places = _extents(elf)
     rows = []
     for r in regions:
-        used = _overlap(vma + lma, r.start, r.end)
+        ends = [min(b, r.end) for a, b in vma + lma if a < r.end and r.start < b]
+        used = max(ends) - r.start if ends else 0
         rows.append({"name": r.name, "start": r.start, "size": r.size, "end": r.end,
                      "mem": _overlap(vma, r.start, r.end), "load": _overlap(lma, r.start, r.end),
                      "used": used, "free": r.size - used, "percent": 100.0 * used / r.size,
@@ -192,8 +199,11 @@ def memory_map(elf: ElfFile, board: str | None = None, specs: Sequence[str] = ()
 
     regions: list[RamRegion] = []
     origin = []
-    if board:
-        b = get_board(board)
+    if board is not None:
+        try:
+            b = get_board(board)
+        except InputError as exc:
+            raise InputError(f"--board: {exc}") from None
         regions += b.ram
         origin.append(f"board {b.name}")
     for spec in specs:
@@ -203,7 +213,7 @@ def memory_map(elf: ElfFile, board: str | None = None, specs: Sequence[str] = ()
             raise InputError(f"--region: {exc}") from None
     if specs:
         origin.append("--region")
-    if not board and not specs:
+    if board is None and not specs:
         try:
             b = detect_board({*elf.iter_package_paths(), *packages}, elf.text_start)
         except InputError:  # ambiguous: a report is optional, so say nothing

@@ -10,6 +10,9 @@ memory image: the sum of the five categories), ``file`` (bytes of the ELF file) 
 
 from __future__ import annotations
 
+import re
+from fractions import Fraction
+
 from formats.loadimage import loaded_sections
 from imgtool.size.engine import CATEGORIES, UNKNOWN, Piece, SizeReport
 
@@ -182,19 +185,22 @@ def parse_size(text: str) -> int:
     Raises:
         ValueError: not a size.
     """
-    t = text.strip().upper()
-    num = t.rstrip("KMGIB") if not t.startswith("0X") else t
-    unit = t[len(num):]
-    try:
-        if unit not in _UNITS or not num:
-            raise ValueError
-        return int(num, 16) if t.startswith("0X") else int(float(num) * _UNITS[unit])
-    except (ValueError, OverflowError):
-        raise ValueError(f"bad size {text!r} (expected e.g. 40K, 1M, 262144, 0x40000)") from None
+    m = re.fullmatch(r"\s*(?:0[xX]([0-9a-fA-F]+)|([0-9]+)(?:\.([0-9]+))?\s*([kKmMgG]?(?:[iI]?[bB])?))\s*", text)
+    if not m:
+        raise ValueError(f"bad size {text!r} (expected e.g. 40K, 1M, 1.5M, 262144, 0x40000)")
+    if m.group(1) is not None:
+        return int(m.group(1), 16)
+    unit = _UNITS.get(m.group(4).upper())
+    if unit is None:
+        raise ValueError(f"bad size {text!r} (expected e.g. 40K, 1M, 1.5M, 262144, 0x40000)")
+    value = Fraction(int(m.group(2) + (m.group(3) or "")), 10 ** len(m.group(3) or "")) * unit
+    if value.denominator != 1:
+        raise ValueError(f"bad size {text!r}: not a whole number of bytes")
+    return int(value)
 
 
-class Percent(float):
-    """A budget limit in percent of a region's size (``region:ddr=90%``)."""
+class Percent(Fraction):
+    """A budget limit in percent of a region's size (``region:ddr=90%``), exact."""
 
 
 def parse_budget(spec: str) -> list[tuple[str, int | Percent]]:
@@ -218,10 +224,9 @@ def parse_budget(spec: str) -> list[tuple[str, int | Percent]]:
         if v.strip().endswith("%"):
             if not k.startswith("region:"):
                 raise ValueError(f"budget {part!r}: a percentage needs a region:NAME key")
-            try:
-                pct = float(v.strip()[:-1])
-            except ValueError:
-                raise ValueError(f"budget {part!r}: bad percentage") from None
+            if not re.fullmatch(r"\s*[0-9]+(\.[0-9]+)?\s*", v.strip()[:-1]):
+                raise ValueError(f"budget {part!r}: bad percentage (expected e.g. 90% or 99.5%)")
+            pct = Fraction(v.strip()[:-1].strip())
             if not 0 <= pct <= 100:
                 raise ValueError(f"budget {part!r}: percentage outside 0..100")
             out.append((k, Percent(pct)))
@@ -259,7 +264,7 @@ def check_budget(doc: dict, budget: list[tuple[str, int | Percent]]) -> list[dic
             used = row["used"]
             if isinstance(limit, Percent):
                 extra["percent"] = float(limit)
-                limit = int(row["size"] * limit / 100)
+                limit = int(row["size"] * Fraction(limit) / 100)  # exact, rounded down
         else:
             used = doc["totals"][key]
         out.append({"key": key, "limit": limit, "used": used, "over": used - limit, "ok": used <= limit, **extra})

@@ -240,7 +240,7 @@ def why(elf: ElfFile, pattern: str, graph: CallGraph | None = None) -> WhyReport
     goal = g.matcher(pattern)
     mine = [i for i in range(len(g.names)) if goal(i)]
     if not mine:
-        raise InputError(f"package {pattern} has no functions in {elf.source or 'the ELF'}"
+        raise InputError(f"--why: package {pattern} has no functions in {elf.source or 'the ELF'}"
                          f"{_inlined(g, pattern) or _suggest(g, pattern)}")
     rep = WhyReport(pattern, elf.arch, len(mine), nfuncs=len(g.names), ncalls=sum(map(len, g.edges)))
     inits = [i for i, nm in enumerate(g.names) if _INIT.fullmatch(nm.rsplit("/", 1)[-1])]
