@@ -476,9 +476,10 @@ class Relocated:
     ``delta`` = new base - link base (modulo the address size); ``applied`` relocated
     words by table kind (``"relative"``, ``"symbol"``, ``"relr"``); ``sites`` the offsets
     into ``image.data`` of every word that moves with the image (sorted; what a PE
-    base-relocation table lists, :func:`formats.pe.base_relocations`); ``skipped`` the refused entries left as they were
-    (with ``skip_unsupported``); ``undefined`` symbols resolved to 0 (with
-    ``allow_undefined``); ``go_itab_slots`` itab words moved for the Go linker defect.
+    base-relocation table lists, :func:`formats.pe.base_relocations`); ``skipped`` the
+    refused entries left as they were (with ``skip_unsupported``); ``undefined`` symbols
+    resolved to 0 (with ``allow_undefined``); ``go_itab_slots`` itab words moved for the
+    Go linker defect; ``word_size`` 4 or 8 bytes.
     """
 
     image: LoadImage
