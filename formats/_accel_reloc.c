@@ -2,7 +2,7 @@
  * formats._accel: applying ELF dynamic relocations to a memory image.
  *
  *   apply_relocs(image, image_addr, table, layout, classes, delta, symvals, symkind,
- *                sites=None) -> (status, index, applied, nsites)
+ *                sites=None) -> (status, index, applied, nsites, relative, skipped)
  *
  * The Python side (formats/reloc.py) decides what every relocation type means for the
  * ELF's machine and passes that as `classes`; this file only walks the table and writes
@@ -96,6 +96,8 @@ static inline unsigned char *word_at(const Image *im, uint64_t a)
 typedef struct {
     Py_ssize_t index;
     size_t applied, nsites;
+    size_t relative;  /* applied relative (B + A) relocations, RELR included */
+    size_t skipped;   /* unsupported entries skipped (L_SKIP) */
 } Progress;
 
 /* Record the link-time address of a word that moves with the image. */
@@ -123,6 +125,7 @@ static inline int relr_one(const Image *im, uint64_t a, uint64_t delta, uint64_t
     if ((st = add_site(sites, nsites_max, pr, a)) != ST_OK)
         return st;
     pr->applied++;
+    pr->relative++;
     return ST_OK;
 }
 
@@ -176,8 +179,10 @@ static int walk_rel(const Image *im, const unsigned char *t, size_t n, unsigned 
         if (kind == K_NONE)
             continue;
         if (kind == K_UNSUPPORTED) {
-            if (layout & L_SKIP)
+            if (layout & L_SKIP) {
+                pr->skipped++;
                 continue;
+            }
             return ST_UNSUPPORTED;
         }
         p = word_at(im, off);
@@ -197,6 +202,7 @@ static int walk_rel(const Image *im, const unsigned char *t, size_t n, unsigned 
         if (!im->dry)
             wr(p, w, big, v & im->mask);
         pr->applied++;
+        pr->relative += kind == K_RELATIVE;
         if (rebases && add_site(sites, nsites_max, pr, off) != ST_OK)
             return ST_SITES;
     }
@@ -205,7 +211,7 @@ static int walk_rel(const Image *im, const unsigned char *t, size_t n, unsigned 
 
 const char accel_apply_relocs_doc[] =
 "apply_relocs(image, image_addr, table, layout, classes, delta, symvals, symkind,\n"
-"             sites=None, /) -> (status, index, applied, nsites)\n\n"
+"             sites=None, /) -> (status, index, applied, nsites, relative, skipped)\n\n"
 "Apply the ELF relocation table `table` (raw Elf*_Rel/Rela entries, or SHT_RELR words)\n"
 "to the writable buffer `image`, whose first byte has link-time address `image_addr`.\n"
 "`layout` bits: 1 RELA, 2 ELF64, 4 big-endian, 8 RELR, 16 skip unsupported types,\n"
@@ -216,7 +222,9 @@ const char accel_apply_relocs_doc[] =
 "receiving the link-time address of every word that moves with the image.\n"
 "status: 0 ok, 1 unsupported type, 2 word outside the image, 3 undefined symbol,\n"
 "4 symbol index past symvals, 5 table length not a whole number of entries, 6 sites\n"
-"buffer too small; `index` is the entry that stopped the walk.";
+"buffer too small; `index` is the entry that stopped the walk.  `applied` counts the\n"
+"words written, `relative` those of them that were relative (RELR included), `skipped`\n"
+"the unsupported entries passed over.";
 
 PyObject *accel_apply_relocs(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -224,7 +232,7 @@ PyObject *accel_apply_relocs(PyObject *mod, PyObject *const *args, Py_ssize_t na
     unsigned long long image_addr, delta;
     unsigned long layout;
     int status = ST_OK, have_sites = 0;
-    Progress pr = {0, 0, 0};
+    Progress pr = {0, 0, 0, 0, 0};
     Image im;
     size_t ent, nsyms;
     PyObject *result = NULL;
@@ -286,7 +294,8 @@ PyObject *accel_apply_relocs(PyObject *mod, PyObject *const *args, Py_ssize_t na
                               (uint64_t)delta, sv.buf, sk.buf, nsyms, sites, nsites_max, &pr);
         Py_END_ALLOW_THREADS
     }
-    result = Py_BuildValue("(innn)", status, pr.index, (Py_ssize_t)pr.applied, (Py_ssize_t)pr.nsites);
+    result = Py_BuildValue("(innnnn)", status, pr.index, (Py_ssize_t)pr.applied, (Py_ssize_t)pr.nsites,
+                           (Py_ssize_t)pr.relative, (Py_ssize_t)pr.skipped);
 done:
     PyBuffer_Release(&img);
     if (tab.obj) PyBuffer_Release(&tab);

@@ -202,6 +202,23 @@ def flatten_segments(
         FormatError: no PT_LOAD with a size; a hole larger than ``max_gap`` bytes; a
             fill byte outside 0..255.
     """
+    base, buf, regions = segment_buffer(elf, include_bss=include_bss, fill=fill, max_gap=max_gap)
+    return LoadImage(base=base, data=bytes(buf), entry=elf.entry, regions=regions, vma_base=base)
+
+
+def segment_buffer(
+    elf: ElfFile,
+    *,
+    include_bss: bool = True,
+    fill: int = 0,
+    max_gap: int | None = DEFAULT_MAX_GAP,
+) -> tuple[int, bytearray, tuple[Region, ...]]:
+    """:func:`flatten_segments` as ``(base address, writable bytes, regions)``, for callers
+    that modify the image in place (relocation) and would otherwise copy it once more.
+
+    Raises:
+        FormatError: as :func:`flatten_segments`.
+    """
     if not 0 <= fill <= 255:
         raise FormatError(f"fill byte {fill} is not in 0..255", field="--fill")
     loads = sorted((s for s in elf.loads if s.memsz), key=lambda s: s.vaddr)
@@ -232,4 +249,4 @@ def flatten_segments(
         last = max(s.vaddr + min(s.filesz, s.memsz) for s in loads)
         del buf[last - base:]
         regions = [r if r.end <= last else replace(r, size=last - r.address) for r in regions if r.address < last]
-    return LoadImage(base=base, data=bytes(buf), entry=elf.entry, regions=tuple(regions), vma_base=base)
+    return base, buf, tuple(regions)

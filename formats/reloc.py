@@ -54,7 +54,7 @@ from formats._native import accel as _accel
 from formats.elf import (EM_386, EM_AARCH64, EM_ARM, EM_RISCV, EM_X86_64, PT_DYNAMIC, SHT_REL, SHT_RELA,
                          ElfFile)
 from formats.errors import FormatError
-from formats.loadimage import DEFAULT_MAX_GAP, LoadImage, flatten_segments
+from formats.loadimage import DEFAULT_MAX_GAP, LoadImage, segment_buffer
 
 __all__ = ["IMPLEMENTATION", "DynamicRelocations", "RelocTable", "Relocation", "Relocated",
            "read_dynamic_relocations", "relocate", "relr_addresses", "type_name"]
@@ -204,28 +204,36 @@ class DynamicRelocations:
                 continue
             fmt = e + (3 if t.kind == "rela" else 2) * wc
             for i, ent in enumerate(struct.iter_unpack(fmt, t.data[:len(t.data) - len(t.data) % struct.calcsize(fmt)])):
-                info = ent[1]
-                sym, rtype = (info >> 32, info & 0xFFFFFFFF) if w == 8 else (info >> 8, info & 0xFF)
+                sym, rtype = _split_info(ent[1], w)
                 name = self.symbols[sym].name if sym < len(self.symbols) else f"#{sym}"
                 yield Relocation(ent[0], rtype, type_name(elf.machine, rtype), sym, name,
                                  ent[2] if t.kind == "rela" else None, t.origin, i)
 
 
-def relr_addresses(table: bytes, elfclass: int, little_endian: bool = True) -> list[int]:
-    """The addresses an SHT_RELR table relocates, in table order (gABI SHT_RELR: an even
-    word is an address, an odd word a bitmap of the next ``8*W - 1`` words)."""
-    w = elfclass // 8
-    words = struct.unpack(f"{'<' if little_endian else '>'}{len(table) // w}{'Q' if w == 8 else 'I'}",
-                          table[:len(table) - len(table) % w])
-    out, nxt = [], 0
-    for e in words:
-        if not e & 1:
-            out.append(e)
-            nxt = e + w
+def _split_info(info: int, w: int) -> tuple[int, int]:
+    """``r_info`` -> (symbol index, type): ELF64 ``info >> 32`` / ``info & 0xffffffff``,
+    ELF32 ``info >> 8`` / ``info & 0xff`` (gABI, "Relocation")."""
+    return (info >> 32, info & 0xFFFFFFFF) if w == 8 else (info >> 8, info & 0xFF)
+
+
+def _relr_walk(table: bytes, w: int, e: str) -> Iterator[tuple[int, int]]:
+    """(entry index, address) for every word an SHT_RELR table relocates (gABI SHT_RELR:
+    an even word is an address, an odd word a bitmap of the next ``8*W - 1`` words)."""
+    nxt = 0
+    for i, (ent,) in enumerate(struct.iter_unpack(e + ("Q" if w == 8 else "I"), table[:len(table) - len(table) % w])):
+        if not ent & 1:
+            yield i, ent
+            nxt = ent + w
         else:
-            out.extend(nxt + (b - 1) * w for b in range(1, 8 * w) if e >> b & 1)
+            for b in range(1, 8 * w):
+                if ent >> b & 1:
+                    yield i, nxt + (b - 1) * w
             nxt += (8 * w - 1) * w
-    return out
+
+
+def relr_addresses(table: bytes, elfclass: int, little_endian: bool = True) -> list[int]:
+    """The addresses an SHT_RELR table relocates, in table order."""
+    return [a for _, a in _relr_walk(table, elfclass // 8, "<" if little_endian else ">")]
 
 
 def read_dynamic_relocations(elf: ElfFile) -> DynamicRelocations:
@@ -383,7 +391,8 @@ def _cstr(tab: bytes, off: int) -> str:
 # -- applying -----------------------------------------------------------------------------
 
 def _apply_py(image, image_addr, table, layout, classes, delta, symvals, symkind, sites=None):
-    """Pure-Python twin of ``_accel.apply_relocs`` (same arguments, same result tuple)."""
+    """Pure-Python twin of ``_accel.apply_relocs`` (same arguments, same result tuple:
+    status, index, applied, nsites, relative, skipped)."""
     big = bool(layout & _L_BIG)
     w = 8 if layout & _L_ELF64 else 4
     mask = (1 << (8 * w)) - 1
@@ -392,76 +401,78 @@ def _apply_py(image, image_addr, table, layout, classes, delta, symvals, symkind
     wc = "Q" if w == 8 else "I"
     n_img = len(image)
     delta &= (1 << 64) - 1
-    applied = nsites = 0
+    n = {"applied": 0, "sites": 0, "relative": 0, "skipped": 0}
     sites_max = len(sites) if sites is not None else 0
+
+    def result(status, index):
+        return (status, index, n["applied"], n["sites"], n["relative"], n["skipped"])
 
     def word(a):
         off = a - image_addr
         return off if a >= image_addr and off + w <= n_img else None
 
     def site(a):
-        nonlocal nsites
         if sites is not None:
-            if nsites >= sites_max:
+            if n["sites"] >= sites_max:
                 return False
-            sites[nsites] = a
-        nsites += 1
+            sites[n["sites"]] = a
+        n["sites"] += 1
         return True
 
     if layout & _L_RELR:
         if len(table) % w:
-            return (5, len(table) // w, 0, 0)
-        nxt = 0
-        for i, (ent,) in enumerate(struct.iter_unpack(e + wc, table)):
-            addrs = [ent] if not ent & 1 else [nxt + (b - 1) * w for b in range(1, 8 * w) if ent >> b & 1]
-            for a in addrs:
-                off = word(a)
-                if off is None:
-                    return (2, i, applied, nsites)
-                if not dry:
-                    struct.pack_into(e + wc, image, off, (struct.unpack_from(e + wc, image, off)[0] + delta) & mask)
-                if not site(a):
-                    return (6, i, applied, nsites)
-                applied += 1
-            nxt = ent + w if not ent & 1 else nxt + (8 * w - 1) * w
-        return (0, len(table) // w - 1 if table else 0, applied, nsites)
+            return result(5, len(table) // w)
+        i = 0
+        for i, a in _relr_walk(table, w, e):
+            off = word(a)
+            if off is None:
+                return result(2, i)
+            if not dry:
+                struct.pack_into(e + wc, image, off, (struct.unpack_from(e + wc, image, off)[0] + delta) & mask)
+            if not site(a):
+                return result(6, i)
+            n["applied"] += 1
+            n["relative"] += 1
+        return result(0, len(table) // w - 1 if table else 0)
 
     rela = bool(layout & _L_RELA)
     ent_size = w * (3 if rela else 2)
     if len(table) % ent_size:
-        return (5, len(table) // ent_size, 0, 0)
+        return result(5, len(table) // ent_size)
     nsyms = len(symvals)
     i = 0
     for i, ent in enumerate(struct.iter_unpack(e + (3 if rela else 2) * wc, table)):
-        off_a, info = ent[0], ent[1]
-        rtype, sym = (info & 0xFFFFFFFF, info >> 32) if w == 8 else (info & 0xFF, info >> 8)
+        off_a = ent[0]
+        sym, rtype = _split_info(ent[1], w)
         kind = classes[rtype] if rtype < len(classes) else _UNSUPPORTED
         if kind == NONE:
             continue
         if kind == _UNSUPPORTED:
             if layout & _L_SKIP:
+                n["skipped"] += 1
                 continue
-            return (1, i, applied, nsites)
+            return result(1, i)
         off = word(off_a)
         if off is None:
-            return (2, i, applied, nsites)
+            return result(2, i)
         addend = ent[2] if rela else struct.unpack_from(e + wc, image, off)[0]
         moves = True
         if kind == RELATIVE:
             v = addend + delta
         else:
             if sym >= nsyms:
-                return (4, i, applied, nsites)
+                return result(4, i)
             if symkind[sym] == _S_UNDEF:
-                return (3, i, applied, nsites)
+                return result(3, i)
             moves = symkind[sym] == _S_MOVES
             v = symvals[sym] + (addend if kind == SYM_ADDEND else 0)
         if not dry:
             struct.pack_into(e + wc, image, off, v & mask)
-        applied += 1
+        n["applied"] += 1
+        n["relative"] += kind == RELATIVE
         if moves and not site(off_a):
-            return (6, i, applied, nsites)
-    return (0, i, applied, nsites)
+            return result(6, i)
+    return result(0, i)
 
 
 _apply = _accel.apply_relocs if _accel is not None else _apply_py
@@ -534,10 +545,9 @@ def relocate(
             type; malformed dynamic sections as :func:`read_dynamic_relocations`.
     """
     rel = read_dynamic_relocations(elf)
-    img = flatten_segments(elf, include_bss=include_bss, fill=fill, max_gap=max_gap)
+    link_base, data, regions = segment_buffer(elf, include_bss=include_bss, fill=fill, max_gap=max_gap)
     w = elf.elfclass // 8
     space = 1 << (8 * w)
-    link_base = img.base
     extent = max(s.vaddr + s.memsz for s in elf.loads if s.memsz) - link_base  # BSS counts, --no-bss or not
     if not 0 <= base or base + extent > space:
         raise FormatError(f"base 0x{base:x} puts the 0x{extent:x}-byte memory image outside the {8 * w}-bit "
@@ -562,50 +572,38 @@ def relocate(
     for t, (_, kind) in types.items():
         classes[t] = kind
     symvals, symkind, undefined = _resolve_symbols(elf, rel.symbols, delta, symbols or {}, allow_undefined)
-    original = img.data
-    data = bytearray(img.data)
     layout0 = (_L_ELF64 if w == 8 else 0) | (0 if elf.little_endian else _L_BIG) | (_L_SKIP if skip_unsupported else 0)
     applied = {"relative": 0, "symbol": 0, "relr": 0}
     all_sites = array("Q")
+    any_skipped = False
     for t in rel.tables:
         layout = layout0 | {"rela": _L_RELA, "rel": 0, "relr": _L_RELR}[t.kind]
         nmax = len(t.data) // t.entry_size(elf.elfclass)
         if t.kind == "relr":  # a bitmap word stands for up to 8*W-1 words: count first
-            status, index, _, nmax = _apply(data, link_base, t.data, layout | _L_DRY, classes, delta, symvals, symkind)
+            status, index, _, nmax, _, _ = _apply(data, link_base, t.data, layout | _L_DRY, classes, delta, symvals,
+                                                  symkind)
             if status:
                 raise _error(rel, t, status, index, link_base, len(data))
         sites = array("Q", bytes(8 * nmax))
-        status, index, n, nsites = _apply(data, link_base, t.data, layout, classes, delta, symvals, symkind, sites)
+        status, index, n, nsites, nrel, nskip = _apply(data, link_base, t.data, layout, classes, delta, symvals,
+                                                       symkind, sites)
         if status:
             raise _error(rel, t, status, index, link_base, len(data))
         all_sites.extend(sites[:nsites])
         if t.kind == "relr":
             applied["relr"] += n
         else:
-            nrel = _count_relative(rel, t, types)
             applied["relative"] += nrel
             applied["symbol"] += n - nrel
-    skipped = tuple(r for r in rel.entries() if types.get(r.type, ("", 0))[1] == _UNSUPPORTED) if skip_unsupported else ()
-    itab_slots = _fix_go_itabs(elf, original, data, link_base, delta, all_sites) if fix_go_itabs and rel.tables and delta else 0
+        any_skipped = any_skipped or nskip > 0
+    # decoding every entry in Python is slow on big tables: only when some were skipped
+    skipped = tuple(r for r in rel.entries() if types.get(r.type, ("", 0))[1] == _UNSUPPORTED) if any_skipped else ()
+    itab_slots = _fix_go_itabs(elf, data, link_base, delta, all_sites) if fix_go_itabs and rel.tables and delta else 0
     offsets = array("Q", sorted(s - link_base for s in all_sites))
     image = LoadImage(base=base, data=bytes(data), entry=(elf.entry + delta) % space,
-                      regions=tuple(replace(r, address=(r.address + delta) % space) for r in img.regions),
+                      regions=tuple(replace(r, address=(r.address + delta) % space) for r in regions),
                       vma_base=base)
     return Relocated(image, link_base, delta, applied, offsets, skipped, undefined, itab_slots, w)
-
-
-def _count_relative(rel: DynamicRelocations, t: RelocTable, types) -> int:
-    w = rel.elf.elfclass // 8
-    e = "<" if rel.elf.little_endian else ">"
-    per = 3 if t.kind == "rela" else 2
-    if not t.data:
-        return 0
-    raw = struct.unpack(f"{e}{len(t.data) // w}{'Q' if w == 8 else 'I'}", t.data)[1::per]
-    rtypes = {(i & 0xFFFFFFFF) if w == 8 else (i & 0xFF) for i in raw}
-    rel_types = {x for x in rtypes if types.get(x, ("", 0))[1] == RELATIVE}
-    if rtypes <= rel_types:
-        return len(raw)
-    return sum(1 for i in raw if ((i & 0xFFFFFFFF) if w == 8 else (i & 0xFF)) in rel_types)
 
 
 def _resolve_symbols(elf, syms, delta, given, allow_undefined):
@@ -675,11 +673,11 @@ def _error(rel: DynamicRelocations, t: RelocTable, status: int, index: int, link
     return FormatError(msg, source=elf.source)
 
 
-def _fix_go_itabs(elf: ElfFile, original: bytes, data: bytearray, link_base: int, delta: int, sites: array) -> int:
+def _fix_go_itabs(elf: ElfFile, data: bytearray, link_base: int, delta: int, sites: array) -> int:
     """Move itab method slots that hold the link-time address of runtime.unreachableMethod
-    and that no relocation covers (see the module doc). ``original`` is the image before
-    relocation, ``data`` after; ``sites`` (link-time addresses of relocated words) gets
-    the moved slots. Returns the number of words moved."""
+    in the file and that no relocation covers (see the module doc). ``data`` is the
+    relocated image; ``sites`` (link-time addresses of relocated words) gets the moved
+    slots. Returns the number of words moved."""
     target = _go_function(elf, "runtime.unreachableMethod")
     links = next((s for s in elf.sections if s.name in (".itablink", ".data.rel.ro.itablink") and s.size), None)
     if target is None or links is None:
@@ -694,25 +692,25 @@ def _fix_go_itabs(elf: ElfFile, original: bytes, data: bytearray, link_base: int
     old = info is not None and info.go_release is not None and info.go_release < (1, 23)
     fun_off = 24 if w == 8 else (16 if old else 12)
 
-    def word(buf, addr: int) -> int | None:
+    def word(addr: int) -> int | None:
         off = addr - link_base
-        return struct.unpack_from(e + wc, buf, off)[0] if 0 <= off <= len(buf) - w else None
+        return struct.unpack_from(e + wc, data, off)[0] if 0 <= off <= len(data) - w else None
 
     covered = None
     moved = 0
     for k in range(links.size // w):
-        itab = word(data, links.addr + k * w)  # relocated pointers: subtract delta for link addresses
-        inter = word(data, (itab - delta) & mask) if itab is not None else None
+        itab = word(links.addr + k * w)  # relocated pointers: subtract delta for link addresses
+        inter = word((itab - delta) & mask) if itab is not None else None
         if inter is None:
             continue
         itab, inter = (itab - delta) & mask, (inter - delta) & mask
-        nmethods = word(data, inter + type_size + 2 * w)  # InterfaceType{Type; PkgPath; Methods []Imethod}.len
+        nmethods = word(inter + type_size + 2 * w)  # InterfaceType{Type; PkgPath; Methods []Imethod}.len
         if nmethods is None or nmethods > 1 << 16:
             continue
         for m in range(nmethods):
             a = itab + fun_off + m * w
-            if word(original, a) != target:
-                continue
+            if word(a) != target or _file_word(elf, a, e + wc) != target:
+                continue  # an unrelocated slot still holds, as in the file, the link-time address
             if covered is None:
                 covered = set(sites)
             if a in covered:
@@ -722,6 +720,14 @@ def _fix_go_itabs(elf: ElfFile, original: bytes, data: bytearray, link_base: int
             covered.add(a)
             moved += 1
     return moved
+
+
+def _file_word(elf: ElfFile, addr: int, fmt: str) -> int | None:
+    """The word at link-time address ``addr`` as the ELF file holds it (None outside)."""
+    try:
+        return struct.unpack(fmt, elf.read(addr, struct.calcsize(fmt)))[0]
+    except FormatError:
+        return None
 
 
 def _go_function(elf: ElfFile, name: str) -> int | None:
