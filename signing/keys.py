@@ -126,13 +126,18 @@ def load_certificate(path: str | os.PathLike[str]):
         SigningError: missing file, or not a certificate (message names the file).
     """
     p = Path(path)
-    try:
-        data = p.read_bytes()
-    except FileNotFoundError:
-        raise SigningError(f"{p}: certificate not found; generate keys with 'imgtool hab keygen' or give the right --keys folder") from None
-    except OSError as exc:
-        raise SigningError(f"{p}: cannot read the certificate ({exc.strerror})") from None
+    data = _read(p, "certificate", "generate keys with 'imgtool hab keygen' or give the right --keys folder")
     return parse_certificate(data, str(p))
+
+
+def _read(p: Path, what: str, hint: str) -> bytes:
+    """The bytes of key material file ``p``; SigningError naming it (``what``, ``hint``)."""
+    try:
+        return p.read_bytes()
+    except FileNotFoundError:
+        raise SigningError(f"{p}: {what} not found; {hint}") from None
+    except OSError as exc:
+        raise SigningError(f"{p}: cannot read the {what} ({exc.strerror})") from None
 
 
 def parse_certificate(data: bytes, name: str = "certificate"):
@@ -167,12 +172,7 @@ def load_private_key(path: str | os.PathLike[str], password: bytes | None = None
     from cryptography.hazmat.primitives import serialization
 
     p = Path(path)
-    try:
-        data = p.read_bytes()
-    except FileNotFoundError:
-        raise SigningError(f"{p}: private key not found; put the key next to its certificate or use a PKCS#11 token") from None
-    except OSError as exc:
-        raise SigningError(f"{p}: cannot read the private key ({exc.strerror})") from None
+    data = _read(p, "private key", "put the key next to its certificate or use a PKCS#11 token")
     loader = serialization.load_pem_private_key if b"-----BEGIN" in data else serialization.load_der_private_key
     try:
         return loader(data, password=password)
