@@ -7,8 +7,13 @@ cd "$(dirname "$0")/.."
 
 VENV=${VENV:-.venv}
 # gcc-*-linux-gnu: cross compilers for the position-independent (cgo, GNU ld) test programs.
+# qemu-system-*, ovmf: the boot tests (Raspberry Pi, i.MX, SeaBIOS, OVMF incl. Secure Boot);
+# binutils/gcc-arm-none-eabi: freestanding ARM payloads and the stub sources; sbsigntool,
+# osslsigncode: Authenticode references; dosfstools, mtools, gdisk, fdisk: disk references.
 APT_PACKAGES=(binutils-multiarch u-boot-tools openssl imx-code-signing-tool softhsm2 python3-venv gcc chromium golang-1.19-go
-              gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf gcc-riscv64-linux-gnu)
+              gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf gcc-riscv64-linux-gnu
+              qemu-system-arm qemu-system-x86 ovmf binutils-arm-none-eabi gcc-arm-none-eabi
+              sbsigntool osslsigncode dosfstools mtools gdisk fdisk)
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
