@@ -1,9 +1,9 @@
-"""The typer application: command groups, exit codes and one-line errors.
+"""The command line: runs the typer app, maps errors to exit codes and one-line messages.
 
-Command modules (``imgtool/cli/cmd_*.py``) register their commands on the apps defined
-here and import heavy modules inside the command bodies, so ``imgtool --help`` stays fast.
-``main`` turns every error a user can cause into one line on stderr and exit code 2 (bad
-input) or 1 (a check failed); it never shows a traceback for them.
+The apps live in :mod:`imgtool.cli.app`; each ``imgtool/cli/cmd_*.py`` registers its
+commands there and imports heavy modules inside the command bodies, so ``imgtool --help``
+stays fast. :func:`main` turns every error a user can cause into one line on stderr and
+exit code 2 (bad input) or 1 (a check failed); it never shows a traceback for them.
 """
 
 from __future__ import annotations
@@ -12,47 +12,16 @@ import sys
 
 import typer
 
-from imgtool import __version__
+# The command modules register themselves on the apps of imgtool.cli.app.
+from imgtool.cli import cmd_crc  # noqa: F401
+from imgtool.cli import cmd_elf  # noqa: F401
+from imgtool.cli import cmd_hab  # noqa: F401
+from imgtool.cli import cmd_imx  # noqa: F401
+from imgtool.cli import cmd_reloc  # noqa: F401
+from imgtool.cli import cmd_size  # noqa: F401
+from imgtool.cli.app import app, error, warn
 
-app = typer.Typer(
-    name="imgtool",
-    help="Boot images, signing and size analysis for bare-metal Go (TamaGo, embeddedgo) ELF files.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-imx_app = typer.Typer(help="NXP i.MX boot images (IVT, DCD, boot data) and HABv4 signing.", no_args_is_help=True)
-hab_app = typer.Typer(help="HABv4 keys, SRK tables and fuses, event logs.", no_args_is_help=True)
-app.add_typer(imx_app, name="imx")
-app.add_typer(hab_app, name="hab")
-
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"imgtool {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
-) -> None:
-    """Boot images, signing and size analysis for bare-metal Go ELF files."""
-
-
-def error(message: str) -> None:
-    """Print one error line on stderr (``imgtool: error: ...``)."""
-    sys.stderr.write(f"imgtool: error: {message}\n")
-
-
-def warn(message: str) -> None:
-    """Print one warning line on stderr (``imgtool: warning: ...``)."""
-    sys.stderr.write(f"imgtool: warning: {message}\n")
-
-
-# Command modules register themselves on the apps above.
-from imgtool.cli import cmd_crc, cmd_elf, cmd_hab, cmd_imx, cmd_reloc, cmd_size  # noqa: E402,F401
+__all__ = ["app", "error", "main", "warn"]
 
 
 def main(argv: list[str] | None = None) -> int:

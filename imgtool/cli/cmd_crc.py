@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from imgtool.cli import app
+from imgtool.cli.app import app
 
 
 def _read(path: Path):

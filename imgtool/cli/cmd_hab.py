@@ -11,7 +11,7 @@ from typing import List, Optional
 
 import typer
 
-from imgtool.cli import hab_app
+from imgtool.cli.app import hab_app
 
 
 @hab_app.command("keygen")

@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from imgtool.cli import app, imx_app, warn
+from imgtool.cli.app import app, imx_app, warn
 
 
 def _default_output(elf: Path, suffix: str) -> Path:

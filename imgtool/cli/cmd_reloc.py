@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from imgtool.cli import app
+from imgtool.cli.app import app
 
 
 @app.command("relocate")

@@ -1,0 +1,52 @@
+"""The typer application objects and the one-line messages every command uses.
+
+Command modules (``imgtool/cli/cmd_*.py``) import the apps from here and register their
+commands on them; :mod:`imgtool.cli` imports the command modules and runs the app. The
+arrow therefore points one way (``cmd_* -> app``, ``imgtool.cli -> cmd_*``): no cycle.
+A command group of its own (``imgtool rpi ...``) is a ``typer.Typer`` that its command
+module creates and adds to :data:`app` with ``app.add_typer``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from imgtool import __version__
+
+app = typer.Typer(
+    name="imgtool",
+    help="Boot images, signing and size analysis for bare-metal Go (TamaGo, embeddedgo) ELF files.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+imx_app = typer.Typer(help="NXP i.MX boot images (IVT, DCD, boot data) and HABv4 signing.", no_args_is_help=True)
+hab_app = typer.Typer(help="HABv4 keys, SRK tables and fuses, event logs.", no_args_is_help=True)
+app.add_typer(imx_app, name="imx")
+app.add_typer(hab_app, name="hab")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"imgtool {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """Boot images, signing and size analysis for bare-metal Go ELF files."""
+
+
+def error(message: str) -> None:
+    """Print one error line on stderr (``imgtool: error: ...``)."""
+    sys.stderr.write(f"imgtool: error: {message}\n")
+
+
+def warn(message: str) -> None:
+    """Print one warning line on stderr (``imgtool: warning: ...``)."""
+    sys.stderr.write(f"imgtool: warning: {message}\n")
