@@ -22,7 +22,9 @@ Fixtures/functions other tests use:
 
 - ``build_payload(machine, text_start=..., bss_size=..., regcheck=False, tail_end=None)
   -> Payload`` (session-cached); ``Payload.flat(with_bss=...)`` is ``objcopy -O binary``
-  of it (with ``with_bss`` the TamaGo recipe's ``--set-section-flags .bss=...,contents``).
+  of it (with ``with_bss`` the TamaGo recipe's ``--set-section-flags .bss=...,contents``);
+  ``Payload.elf64()`` (x86) is the same program as an ELF64/EM_X86_64 file, like a TamaGo
+  amd64 ELF.
 - ``park_blob() -> bytes``: the raspi2b secondary-core park blob (``arm_park.S``).
 - ``regset_blob(stub, address) -> bytes``: the "ROM" that sets known registers and jumps
   to ``stub`` (``arm_regset.S``, linked at ``address``).
@@ -34,6 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,7 +78,12 @@ def _cached(kind: str, inputs: list[Path], flags: list[str], tool: str, build) -
         tmp = out.with_name(out.name + f".tmp{os.getpid()}")
         tmp.mkdir(parents=True, exist_ok=True)
         build(tmp)
-        tmp.replace(out)
+        try:
+            tmp.replace(out)
+        except OSError:  # another test process built it meanwhile
+            if not out.exists():
+                raise
+            shutil.rmtree(tmp)
     return out
 
 
@@ -127,6 +135,17 @@ class Payload:
             _run([self.objcopy, "-O", "binary", *extra, self.elf, tmp])
             tmp.replace(out)
         return out.read_bytes()
+
+    def elf64(self) -> Path:
+        """(x86) The same program as an ELF64/EM_X86_64 file (``objcopy -O elf64-x86-64``):
+        the class and machine of a TamaGo amd64 ELF, for builders that refuse ELF32."""
+        assert self.machine == "x86"
+        out = self.elf.parent / "payload64.elf"
+        if not out.exists():
+            tmp = out.with_name(out.name + f".tmp{os.getpid()}")
+            _run([self.objcopy, "-O", "elf64-x86-64", self.elf, tmp])
+            tmp.replace(out)
+        return out
 
 
 _BUILT: dict[tuple, Payload] = {}

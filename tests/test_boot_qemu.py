@@ -7,10 +7,12 @@ or two; the payloads print every check and end with "PAYLOAD DONE"."""
 from __future__ import annotations
 
 import struct
+import subprocess
 
 import pytest
 
 from formats.boot import arm, bios
+from hab_helpers import need
 from payload_helpers import build_payload, park_blob, regset_blob
 from qemu_helpers import boot_imx6ul, boot_raspi, boot_seabios, random_fill
 
@@ -93,6 +95,16 @@ def test_without_stub_the_random_bss_shows_imx6ul(tmp_path):
     out = boot_imx6ul([(p.flat(), p.text_start), (regset_blob(p.entry, rom_at), rom_at)] + dirty_bss(p), rom_at,
                       tmp_path)
     assert "BSS DIRTY" in out and "REGS OK" in out
+
+
+def test_register_check_sees_a_clobbering_stub_imx6ul(tmp_path):
+    """The register check is real: the 12-byte entry stub (it clobbers r1) fails it."""
+    p = build_payload("imx6ul", bss_size=0x1000, regcheck=True)
+    stub_at, rom_at = 0x80000400, 0x80001000
+    image = [(p.flat(with_bss=True), p.text_start), (arm.entry_stub(p.entry), stub_at),
+             (regset_blob(stub_at, rom_at), rom_at)]
+    out = boot_imx6ul(image, rom_at, tmp_path)
+    assert f"REGS BAD r01={p.entry:08x}" in out and "REGS OK" not in out
 
 
 @pytest.mark.parametrize("text_start", [0x110000, 0x10000], ids=["TEXT_START=0x110000", "TEXT_START=0x10000"])
@@ -186,3 +198,13 @@ def test_bios_read_error_is_reported(tmp_path, x86_payload):
     code = bios.boot_code(load=p.text_start, entry=p.entry, lba=(8 << 20) // 512 + 10, payload_size=len(flat))
     out = boot_seabios(mbr_disk(tmp_path / "disk.raw", code, flat), tmp_path, marker="disk read error")
     assert "imgtool boot: disk read error" in out and "PAYLOAD DONE" not in out
+
+
+def test_x86_payload_as_elf64_has_the_same_image(x86_payload):
+    """Builders that take only x86-64 ELFs get the same program (objcopy -O elf64-x86-64)."""
+    elf64 = x86_payload.elf64()
+    header = subprocess.run([need("readelf"), "-h", elf64], capture_output=True, text=True, check=True).stdout
+    assert "ELF64" in header and "X86-64" in header and f"0x{x86_payload.entry:x}" in header
+    out = elf64.parent / "flat64.bin"
+    subprocess.run([x86_payload.objcopy, "-O", "binary", elf64, out], check=True)
+    assert out.read_bytes() == x86_payload.flat()

@@ -191,7 +191,8 @@ def merge_ranges(ranges: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ..
 
 
 def bss_zero_stub_size(nranges: int, *, variant: str = "plain") -> int:
-    """Bytes of a BSS-zeroing stub with ``nranges`` ranges (code, entry, save area, table)."""
+    """Bytes of a BSS-zeroing stub with ``nranges`` ranges as :func:`merge_ranges` returns
+    them (code, entry word, 28-byte save area, count word, 8 bytes a range)."""
     return 4 * (len(_bss_zero_code(variant)) + 1 + _SAVE_WORDS) + 4 + 8 * nranges
 
 

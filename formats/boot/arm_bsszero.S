@@ -23,8 +23,9 @@
  *   The stub needs: MMU off or its own block and the ranges mapped writable; ranges
  *   that do not overlap the stub itself; end >= start (an empty range is skipped).
  *   Data written with the D-cache on stays in the cache: a program that invalidates
- *   the D-cache without cleaning it first would lose the zeros (TamaGo cleans before
- *   it invalidates; the ROMs imgtool targets start images with the D-cache off).
+ *   the D-cache without cleaning it first would lose the zeros (TamaGo's
+ *   arm/cache.s CacheFlushData cleans and invalidates by set/way, which keeps them;
+ *   whether a given ROM enters images with the D-cache on is not confirmed here).
  *
  * Layout (offsets for XP=0; XP=1 inserts 12 bytes of code after the CPSR save):
  *   code, then  entry: .word ENTRY     the jump target
