@@ -44,6 +44,18 @@ int accel_bytes_view(PyObject *obj, Py_buffer *view, const char *what)
     return 0;
 }
 
+/* Check a (data, n) call: exactly 2 arguments (else TypeError `usage`) and args[1] an
+ * index into *n.  Returns 0, or -1 with an exception set. */
+static int parse_data_and_index(PyObject *const *args, Py_ssize_t nargs, const char *usage, Py_ssize_t *n)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, usage);
+        return -1;
+    }
+    *n = PyLong_AsSsize_t(args[1]);
+    return *n == -1 && PyErr_Occurred() ? -1 : 0;
+}
+
 /* ------------------------------------------------------------------------------------ */
 /* PE/COFF image checksum                                                               */
 /* ------------------------------------------------------------------------------------ */
@@ -61,12 +73,7 @@ static PyObject *py_pe_checksum(PyObject *mod, PyObject *const *args, Py_ssize_t
     uint32_t r;
     (void)mod;
 
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "pe_checksum() takes exactly 2 arguments");
-        return NULL;
-    }
-    off = PyLong_AsSsize_t(args[1]);
-    if (off == -1 && PyErr_Occurred())
+    if (parse_data_and_index(args, nargs, "pe_checksum() takes exactly 2 arguments", &off) < 0)
         return NULL;
     if (accel_bytes_view(args[0], &view, "pe_checksum") < 0)
         return NULL;
@@ -204,12 +211,8 @@ static PyObject *engine_compute_blocks(CrcEngineObject *self, PyObject *const *a
     uint64_t *vals;
     PyObject *list = NULL;
 
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "compute_blocks() takes 2 positional arguments (data, block_size)");
-        return NULL;
-    }
-    bs = PyLong_AsSsize_t(args[1]);
-    if (bs == -1 && PyErr_Occurred())
+    if (parse_data_and_index(args, nargs, "compute_blocks() takes 2 positional arguments (data, block_size)",
+                             &bs) < 0)
         return NULL;
     if (bs <= 0) {
         PyErr_Format(PyExc_ValueError, "block_size must be positive, got %zd", bs);
