@@ -5,7 +5,8 @@
  *
  *   engine_check crc DATA < models   one line per model on stdin:
  *                                    "width poly init refin refout xorout" (C integers);
- *                                    prints per model and supported tier one line
+ *                                    prints "lengths OFFSET LENGTHS...", then per model
+ *                                    and supported tier one line
  *                                    "tier check crc(DATA[3:3+n]) for n in LENGTHS...
  *                                    combine repeat blocks..." (hex); see the test
  *   engine_check pe DATA             prints "n off checksum" for prefixes of DATA
@@ -56,6 +57,10 @@ static int run_crc(const unsigned char *data, size_t len)
         fprintf(stderr, "data file too short\n");
         return 2;
     }
+    printf("lengths %d", DATA_OFFSET);
+    for (i = 0; i < NLENGTHS; i++)
+        printf(" %zu", LENGTHS[i]);
+    printf("\n");
     while (fgets(line, sizeof line, stdin)) {
         char *q = line, *end;
         for (i = 0; i < 6; i++, q = end) {
