@@ -41,19 +41,6 @@
 
 static const char *const tier_names[CRC_TIER_COUNT] = {"bitwise", "slice16", "clmul", "vpclmul"};
 
-static inline uint64_t rev64(uint64_t v)
-{
-    v = ((v >> 1) & 0x5555555555555555ULL) | ((v & 0x5555555555555555ULL) << 1);
-    v = ((v >> 2) & 0x3333333333333333ULL) | ((v & 0x3333333333333333ULL) << 2);
-    v = ((v >> 4) & 0x0F0F0F0F0F0F0F0FULL) | ((v & 0x0F0F0F0F0F0F0F0FULL) << 4);
-    return __builtin_bswap64(v);
-}
-
-static inline uint64_t reflect_w(uint64_t v, int w)
-{
-    return rev64(v) >> (64 - w);
-}
-
 /* a * b mod G' (normal form, G' = x^64 + pn). */
 static uint64_t mulmod(uint64_t a, uint64_t b, uint64_t pn)
 {
@@ -91,28 +78,10 @@ static uint64_t xpow8n(const crc_engine *e, uint64_t n)
     return r;
 }
 
-static inline uint64_t reg_to_value(const crc_engine *e, uint64_t reg)
-{
-    uint64_t v;
-    if (e->refin)
-        v = e->refout ? reg : reflect_w(reg, e->width);
-    else
-        v = e->refout ? reflect_w(reg >> (64 - e->width), e->width) : reg >> (64 - e->width);
-    return v ^ e->xorout;
-}
-
-static inline uint64_t value_to_reg(const crc_engine *e, uint64_t v)
-{
-    v = (v ^ e->xorout) & e->mask;
-    if (e->refin)
-        return e->refout ? v : reflect_w(v, e->width);
-    return (e->refout ? reflect_w(v, e->width) : v) << (64 - e->width);
-}
-
 /* register <-> normal (left-aligned) form, for the polynomial arithmetic */
 static inline uint64_t reg_to_normal(const crc_engine *e, uint64_t reg)
 {
-    return e->refin ? rev64(reg) : reg;
+    return e->refin ? crc_rev64(reg) : reg;
 }
 
 /* -- bitwise reference -------------------------------------------------------------- */
@@ -191,8 +160,8 @@ static uint64_t crc_slice16(const crc_engine *e, uint64_t reg, const unsigned ch
 static void fold_constants(uint64_t k[2], unsigned d, uint64_t pn, int refl)
 {
     if (refl) {
-        k[0] = rev64(xpow_mod_slow(d + 63, pn));
-        k[1] = rev64(xpow_mod_slow(d - 1, pn));
+        k[0] = crc_rev64(xpow_mod_slow(d + 63, pn));
+        k[1] = crc_rev64(xpow_mod_slow(d - 1, pn));
     } else {
         k[0] = xpow_mod_slow(d, pn);
         k[1] = xpow_mod_slow(d + 64, pn);
@@ -435,8 +404,8 @@ enum crc_status crc_engine_init(crc_engine *e, int width, uint64_t poly, uint64_
     e->xorout = xorout;
     e->mask = mask;
     e->pn = poly << (64 - width);
-    e->pr = rev64(e->pn);
-    e->init_reg = e->refin ? reflect_w(init, width) : init << (64 - width);
+    e->pr = crc_rev64(e->pn);
+    e->init_reg = e->refin ? crc_reflect(init, width) : init << (64 - width);
 
     for (i = 0; i < 256; i++) {
         unsigned char b = (unsigned char)i;
@@ -459,24 +428,9 @@ enum crc_status crc_engine_init(crc_engine *e, int width, uint64_t poly, uint64_
     return CRC_OK;
 }
 
-uint64_t crc_engine_start(const crc_engine *e)
-{
-    return e->init_reg;
-}
-
-uint64_t crc_engine_resume(const crc_engine *e, uint64_t value)
-{
-    return value_to_reg(e, value);
-}
-
-uint64_t crc_engine_final(const crc_engine *e, uint64_t reg)
-{
-    return reg_to_value(e, reg);
-}
-
 uint64_t crc_engine_compute(const crc_engine *e, const unsigned char *p, size_t n)
 {
-    return reg_to_value(e, crc_engine_update(e, e->init_reg, p, n));
+    return crc_engine_final(e, crc_engine_update(e, e->init_reg, p, n));
 }
 
 void crc_engine_compute_blocks(const crc_engine *e, const unsigned char *p, size_t n, size_t block_size,
@@ -489,7 +443,7 @@ void crc_engine_compute_blocks(const crc_engine *e, const unsigned char *p, size
 
 uint64_t crc_engine_combine(const crc_engine *e, uint64_t crc1, uint64_t crc2, uint64_t len2)
 {
-    uint64_t r1 = value_to_reg(e, crc1), r2 = value_to_reg(e, crc2);
+    uint64_t r1 = crc_engine_resume(e, crc1), r2 = crc_engine_resume(e, crc2);
     uint64_t d = mulmod(reg_to_normal(e, r1 ^ e->init_reg), xpow8n(e, len2), e->pn);
-    return reg_to_value(e, r2 ^ reg_to_normal(e, d));
+    return crc_engine_final(e, r2 ^ reg_to_normal(e, d));
 }

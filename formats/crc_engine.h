@@ -67,20 +67,54 @@ int crc_best_tier(void);
 enum crc_status crc_engine_init(crc_engine *e, int width, uint64_t poly, uint64_t init, int refin,
                                 int refout, uint64_t xorout, int tier);
 
-/* Register at the start of a message (the model's init). */
-uint64_t crc_engine_start(const crc_engine *e);
-
-/* Register that continues from an earlier CRC `value` (only its low width bits count). */
-uint64_t crc_engine_resume(const crc_engine *e, uint64_t value);
-
 /* Register after feeding the n bytes at p to register `reg`. */
 uint64_t crc_engine_update(const crc_engine *e, uint64_t reg, const unsigned char *p, size_t n);
 
 /* Register after feeding `count` copies of `byte`, in O(log count). */
 uint64_t crc_engine_update_repeat(const crc_engine *e, uint64_t reg, unsigned char byte, uint64_t count);
 
+/* The register <-> value conversions are inline: a short input costs one call. */
+
+/* The 64-bit bit reversal of v. */
+static inline uint64_t crc_rev64(uint64_t v)
+{
+    v = ((v >> 1) & 0x5555555555555555ULL) | ((v & 0x5555555555555555ULL) << 1);
+    v = ((v >> 2) & 0x3333333333333333ULL) | ((v & 0x3333333333333333ULL) << 2);
+    v = ((v >> 4) & 0x0F0F0F0F0F0F0F0FULL) | ((v & 0x0F0F0F0F0F0F0F0FULL) << 4);
+    return __builtin_bswap64(v);
+}
+
+/* The low w bits of v reversed (1 <= w <= 64). */
+static inline uint64_t crc_reflect(uint64_t v, int w)
+{
+    return crc_rev64(v) >> (64 - w);
+}
+
+/* Register at the start of a message (the model's init). */
+static inline uint64_t crc_engine_start(const crc_engine *e)
+{
+    return e->init_reg;
+}
+
+/* Register that continues from an earlier CRC `value` (only its low width bits count). */
+static inline uint64_t crc_engine_resume(const crc_engine *e, uint64_t value)
+{
+    uint64_t v = (value ^ e->xorout) & e->mask;
+    if (e->refin)
+        return e->refout ? v : crc_reflect(v, e->width);
+    return (e->refout ? crc_reflect(v, e->width) : v) << (64 - e->width);
+}
+
 /* The CRC value of register `reg` (reflected for refout != refin, XORed with xorout). */
-uint64_t crc_engine_final(const crc_engine *e, uint64_t reg);
+static inline uint64_t crc_engine_final(const crc_engine *e, uint64_t reg)
+{
+    uint64_t v;
+    if (e->refin)
+        v = e->refout ? reg : crc_reflect(reg, e->width);
+    else
+        v = e->refout ? crc_reflect(reg >> (64 - e->width), e->width) : reg >> (64 - e->width);
+    return v ^ e->xorout;
+}
 
 /* CRC value of the n bytes at p: final(update(start(), p, n)). */
 uint64_t crc_engine_compute(const crc_engine *e, const unsigned char *p, size_t n);
