@@ -29,6 +29,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Iterable
 
+from formats.imx.image import SDP_DCD_ADDRESS
 from imgtool.errors import InputError
 
 TAMAGO_MODULE = "github.com/usbarmory/tamago"
@@ -95,7 +96,7 @@ class Board:
     hab_engine: str
     hab_engine_note: str = ""
     boot_offset: int = 0x400
-    sdp_dcd_address: int = 0x00910000
+    sdp_dcd_address: int = SDP_DCD_ADDRESS
     variant_of: str | None = None
 
     @property
@@ -141,7 +142,7 @@ def _board_from_toml(name: str, data: dict) -> Board:
             hab_engine=data["hab_engine"],
             hab_engine_note=data.get("hab_engine_note", ""),
             boot_offset=int(data.get("boot_offset", 0x400)),
-            sdp_dcd_address=int(data.get("sdp_dcd_address", 0x00910000)),
+            sdp_dcd_address=int(data.get("sdp_dcd_address", SDP_DCD_ADDRESS)),
             variant_of=data.get("variant_of"),
         )
     except (KeyError, TypeError, ValueError) as exc:  # a broken bundled file is our bug
