@@ -541,7 +541,8 @@ def get(name) -> CrcModel:
 get_model = get
 
 
-def crc(model, data, value: int | None = None, *, offset: int = 0, length: int | None = None) -> int:
+def crc(model, data, value: int | None = None, *, offset: int = 0, length: int | None = None,
+        word_size: int | None = None) -> int:
     """One-shot CRC of ``data[offset:offset+length]`` under ``model`` (name or model).
 
     Args:
@@ -550,28 +551,32 @@ def crc(model, data, value: int | None = None, *, offset: int = 0, length: int |
         value: continue from this earlier CRC value.
         offset: first byte to include.
         length: number of bytes (default: to the end).
+        word_size: reverse the bytes of each word of this size first
+            (:func:`word_swapped`, as the STM32 CRC unit reads memory); ``None``: no.
 
     Raises:
-        FormatError: unknown model, or ``offset``/``length`` outside the data.
+        FormatError: unknown model, ``offset`` (``field="offset"``) or ``length``
+            (``field="length"``) outside the data, a slice that is not whole words.
     """
     m = get(model)
-    if offset == 0 and length is None:
+    if offset == 0 and length is None and word_size is None:
         return m.compute(data, value)
     with memoryview(data) as outer:
         mv = outer if outer.format == "B" and outer.ndim == 1 else outer.cast("B")
         try:
             n = len(mv)
             if offset < 0 or offset > n:
-                raise FormatError(f"offset {offset} is past the end of the data ({n} bytes)", offset=offset)
+                raise FormatError(f"offset {offset} is past the end of the data ({n} bytes)", offset=offset,
+                                  field="offset")
             if length is None:
                 length = n - offset
             if length < 0 or offset + length > n:
                 raise FormatError(
                     f"length {length} at offset {offset} runs past the end of the data ({n} bytes)",
-                    offset=offset,
+                    offset=offset, field="length",
                 )
             with mv[offset : offset + length] as part:
-                return m.compute(part, value)
+                return m.compute(part if word_size is None else word_swapped(part, word_size), value)
         finally:
             mv.release()
 

@@ -3,17 +3,30 @@
 Exit codes (DESIGN.md "Command surface"): 0 success; 1 a check failed (verification,
 budget, tampered image); 2 bad input or usage. :class:`formats.errors.FormatError` and
 ``signing`` errors count as bad input (2).
+
+Like :class:`formats.errors.FormatError`, an error may name the ``field`` of the data it
+concerns (``"signing_time"``, ``"budget"``); the CLI shows the option the user gave for
+that field instead (:func:`imgtool.cli.app.option_names`), the library never names
+options.
 """
 
 from __future__ import annotations
+
+from signing.errors import FieldMessage
 
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
 EXIT_BAD_INPUT = 2
 
 
-class ImgtoolError(Exception):
-    """Base of the errors the CLI turns into one line and an exit code."""
+class ImgtoolError(FieldMessage, Exception):
+    """Base of the errors the CLI turns into one line and an exit code.
+
+    Args:
+        message: what is wrong and what was expected.
+        field: the data field concerned, or ``None``; ``str()`` is then
+            ``"field: message"`` (:class:`signing.errors.FieldMessage`).
+    """
 
     exit_code = EXIT_BAD_INPUT
 

@@ -1,19 +1,25 @@
-"""``imgtool bin``: an ELF's loadable content as a flat binary, Intel HEX, S-record or UF2.
+"""``imgtool bin`` and ``imgtool relocate`` outputs: a memory image as a flat binary,
+Intel HEX, S-record or UF2.
 
 The flat binary is byte-identical to the TamaGo recipe (``objcopy -O binary`` over the
 loaded sections with BSS as contents) except that ``.go.fipsinfo`` is kept; the sparse
 formats carry each loaded section at its load address without filling holes.
+:func:`encode` is the one place a format name becomes bytes, for both commands.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 from formats.elf import ElfFile
 from formats.errors import FormatError
 from formats.loadimage import DEFAULT_MAX_GAP, check_go_layout, flatten, section_chunks
 
 FORMATS = ("bin", "hex", "srec", "uf2")
+"""Output formats: flat binary, Intel HEX, Motorola S-record, UF2."""
+
+_ADDRESS_LIMIT = 1 << 32  # Intel HEX and S-records carry 32-bit addresses
 
 
 @dataclass
@@ -40,11 +46,11 @@ def build_flat(elf: ElfFile, opts: FlatOptions) -> bytes:
     """Build the output bytes of ``imgtool bin`` for ``elf``.
 
     Raises:
-        FormatError: an unknown format, a hole larger than ``max_gap``, a pad-to address
-            below the image, an unknown CRC model, or a CRC asked for a sparse format.
+        FormatError: an unknown format (``field="format"``), a hole larger than
+            ``max_gap``, a pad-to address below the image, an unknown CRC model or byte
+            order (``field="byteorder"``).
     """
-    if opts.format not in FORMATS:
-        raise FormatError(f"unknown format {opts.format!r} (expected one of {', '.join(FORMATS)})", field="--format")
+    check_format(opts.format, FORMATS)
     if opts.format == "bin" or opts.append_crc or opts.pad_to is not None:
         image = flatten(elf, include_bss=opts.include_bss, fill=opts.fill, max_gap=opts.max_gap)
         if opts.pad_to is not None:
@@ -52,23 +58,51 @@ def build_flat(elf: ElfFile, opts: FlatOptions) -> bytes:
         data = image.data
         if opts.append_crc:
             data += crc_trailer(data, opts.append_crc, opts.crc_byteorder)
-        if opts.format == "bin":
-            return data
         segments = [(image.base, data)]
     else:
         check_go_layout(elf)
         segments = [(lma, data) for lma, data, _ in section_chunks(elf, include_bss=opts.include_bss)]
-    if opts.format == "hex":
-        from formats import ihex
+    return encode(opts.format, segments, entry=elf.entry, uf2_family=opts.uf2_family)
 
-        return ihex.build(segments, start=elf.entry)
-    if opts.format == "srec":
-        from formats import srec
 
-        return srec.build(segments, start=elf.entry)
+def check_format(fmt: str, allowed: Sequence[str] = FORMATS) -> None:
+    """Raise unless ``fmt`` is one of ``allowed``.
+
+    Raises:
+        FormatError: ``field="format"``, listing ``allowed``.
+    """
+    if fmt not in allowed:
+        raise FormatError(f"unknown format {fmt!r} (expected one of {', '.join(allowed)})", field="format")
+
+
+def encode(fmt: str, segments: Sequence[tuple[int, bytes]], *, entry: int, uf2_family: int | None = None) -> bytes:
+    """``segments`` (``[(load address, bytes)]``) in format ``fmt``.
+
+    ``bin`` takes exactly one segment and is its bytes; ``hex`` and ``srec`` write the
+    segments at their addresses with ``entry`` as the start record (GNU objcopy's
+    layout, :mod:`formats.ihex`, :mod:`formats.srec`); ``uf2`` writes 256-byte blocks
+    with ``uf2_family`` (:mod:`formats.uf2`).
+
+    Raises:
+        FormatError: an unknown format, or (``field="format"``) a HEX or S-record image
+            or entry past the 32-bit addresses their records carry.
+    """
+    check_format(fmt)
+    if fmt == "bin":
+        if len(segments) != 1:
+            raise FormatError(f"a flat binary is one contiguous image, not {len(segments)} segments", field="format")
+        return segments[0][1]
+    if fmt in ("hex", "srec"):
+        end = max((a + len(d) for a, d in segments), default=0)
+        if end > _ADDRESS_LIMIT or entry >= _ADDRESS_LIMIT:
+            raise FormatError(f"the image ends at 0x{end:x} (entry 0x{entry:x}), past the 32-bit addresses {fmt} "
+                              "records carry; use the bin format or a load address below 4 GiB", field="format")
+        from formats import ihex, srec
+
+        return (ihex if fmt == "hex" else srec).build(list(segments), start=entry)
     from formats import uf2
 
-    return uf2.build(segments, family_id=opts.uf2_family)
+    return uf2.build(list(segments), family_id=uf2_family)
 
 
 def crc_trailer(data: bytes, model: str, byteorder: str) -> bytes:
@@ -78,12 +112,11 @@ def crc_trailer(data: bytes, model: str, byteorder: str) -> bytes:
     STM32 CRC peripheral computes CRC-32/MPEG-2 over 32-bit *words*; see docs/bin.md.
 
     Raises:
-        FormatError: unknown model or byte order.
+        FormatError: unknown model, or (``field="byteorder"``) unknown byte order.
     """
     from formats import crc
 
     if byteorder not in ("little", "big"):
-        raise FormatError(f"byte order {byteorder!r}, expected little or big", field="--crc-byteorder")
+        raise FormatError(f"byte order {byteorder!r}, expected little or big", field="byteorder")
     m = crc.get(model)
     return m.digest_bytes(m.compute(data), byteorder)
-

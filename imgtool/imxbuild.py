@@ -6,8 +6,11 @@ Public API::
     load_cfg(board=None, dcd_path=None, tamago_version=None) -> LoadedCfg
     check_cfg(cfg) -> None                                    InputError naming the line
     build_imx_from_flat(flat, *, load_address, entry, cfg, board=None, warn=None) -> bytes
+    build_imx_from_elf(elf, *, board_name=None, dcd_path=None, warn=None) -> ImxBuild
+    build_files(path, *, output=None, ..., sdp=False, sd_image=None) -> ImxFiles   (imx build)
     sdp_images(imx) -> tuple[bytes, bytes]                    (imx with IVT.dcd = 0, DCD bytes)
     sd_card_image(imx, boot_offset=0x400) -> bytes            raw SD/eMMC image
+    default_output(source, suffix), sibling(path, tag, suffix) -> Path   output names
     describe_imx(data) -> dict                                JSON-able
 """
 
@@ -35,6 +38,7 @@ from formats.imx.image import (
 from imgtool.boards import Board
 from imgtool.boards.imxcfg import resolve_dcd_cfg
 from imgtool.errors import InputError
+from imgtool.output import read_input
 
 #: Estimated CSF sizes in bytes (reference/imx-hab.md §3.9: habtool embeds the signer
 #: certificates in each CMS blob; NXP CST RSA-2048 is 3,800 bytes).
@@ -74,8 +78,8 @@ def load_cfg(board: Board | None = None, dcd_path: str | Path | None = None, tam
     if dcd_path is not None:
         path = Path(dcd_path)
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+            text = read_input(path).decode("utf-8")
+        except UnicodeDecodeError as exc:
             raise InputError(f"{path}: cannot read the imximage.cfg ({exc})") from None
         return LoadedCfg(parse_cfg(text, str(path)), f"DCD from {path}")
     if board is None:
@@ -185,7 +189,8 @@ def build_imx_from_flat(
 def sdp_images(imx: bytes) -> tuple[bytes, bytes]:
     """The serial-download (USB SDP) flavour: ``(imx_with_ivt_dcd_zeroed, dcd_bytes)``.
 
-    The loader writes ``dcd_bytes`` to OCRAM 0x00910000 (DCD_WRITE), then the image
+    The loader writes ``dcd_bytes`` to OCRAM (the board's ``sdp_dcd_address``,
+    0x00910000 on i.MX6) with DCD_WRITE, then the image
     (WRITE_FILE) with IVT.dcd = 0, as habtool ``-s`` and armory-boot-usb expect.
 
     Raises:
@@ -337,3 +342,54 @@ def build_imx_from_elf(
     except InputError as exc:
         raise InputError(f"{elf.source}: {exc}") from None
     return ImxBuild(imx=imx, board=board, cfg_origin=loaded.origin, payload_size=len(image.data))
+
+
+def default_output(source: Path, suffix: str) -> Path:
+    """``app.elf`` -> ``app.imx`` (``suffix``); another name gets ``suffix`` appended."""
+    return source.with_suffix(suffix) if source.suffix in (".elf", "") else source.with_name(source.name + suffix)
+
+
+def sibling(path: Path, tag: str, suffix: str) -> Path:
+    """``out.imx`` -> ``out-sdp.imx`` (``tag`` ``sdp``, ``suffix`` ``.imx``)."""
+    return path.with_name(f"{path.stem}-{tag}{suffix}")
+
+
+@dataclass(frozen=True)
+class ImxFiles:
+    """What :func:`build_files` made: ``outputs`` (``[(path, bytes)]``, to be written
+    together), the :class:`ImxBuild` they came from."""
+
+    outputs: list[tuple[Path, bytes]]
+    build: ImxBuild
+
+
+def build_files(
+    path: str | Path,
+    *,
+    output: str | Path | None = None,
+    board_name: str | None = None,
+    dcd_path: str | Path | None = None,
+    sdp: bool = False,
+    sd_image: str | Path | None = None,
+    warn: Callable[[str], None] | None = None,
+) -> ImxFiles:
+    """``imgtool imx build``: the ``.imx`` of the ELF at ``path`` (:func:`build_imx_from_elf`)
+    at ``output`` (default: the ELF's name with ``.imx``); with ``sdp`` also
+    ``OUT-sdp.imx`` and ``OUT-sdp.dcd`` (:func:`sdp_images`); with ``sd_image`` a raw
+    SD/eMMC image with the ``.imx`` at the board's boot offset.
+
+    Raises:
+        InputError, FormatError: see :func:`build_imx_from_elf` and :func:`sdp_images`.
+    """
+    from imgtool.elfinput import load_elf
+
+    built = build_imx_from_elf(load_elf(path), board_name=board_name, dcd_path=dcd_path, warn=warn)
+    out = Path(output) if output is not None else default_output(Path(path), ".imx")
+    outputs = [(out, built.imx)]
+    if sdp:
+        sdp_imx, dcd_bytes = sdp_images(built.imx)
+        outputs += [(sibling(out, "sdp", ".imx"), sdp_imx), (sibling(out, "sdp", ".dcd"), dcd_bytes)]
+    if sd_image is not None:
+        offset = built.board.boot_offset if built.board else 0x400
+        outputs.append((Path(sd_image), sd_card_image(built.imx, offset)))
+    return ImxFiles(outputs, built)

@@ -2,7 +2,8 @@
 
 sign: ELF -> flat -> ``.imx`` (:mod:`imgtool.imxbuild`) -> CSF (:mod:`signing.hab`) ->
 signed image, verified before it is returned; an existing ``.imx`` is signed as it is.
-The CMS signingTime comes from ``--signing-time``, else ``SOURCE_DATE_EPOCH``, else it
+The CMS signingTime comes from the ``signing_time`` argument (``--signing-time``), else
+``SOURCE_DATE_EPOCH``, else it
 is derived from the content: the later ``notBefore`` of the CSF and IMG certificates, so
 the same inputs always give the same bytes (the HAB ROM does not check the time).
 """
@@ -14,13 +15,17 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from formats.errors import FormatError
 from imgtool.boards import Board
 from imgtool.errors import CheckFailed, InputError
 from imgtool.output import read_input
 from signing.errors import SigningError
+
+if TYPE_CHECKING:
+    from signing.hab_verify import VerifyReport
+    from signing.pki import HabKeys
 
 
 @dataclass(frozen=True)
@@ -36,32 +41,49 @@ class TokenOptions:
     csf_label: str = "CSF_1"
     img_label: str = "IMG_1"
 
+    @classmethod
+    def find(cls, library: str | os.PathLike[str], token: str | None, pin_file: str | os.PathLike[str] | None = None,
+             csf_label: str = "CSF_1", img_label: str = "IMG_1") -> "TokenOptions":
+        """The token options with the user PIN from the first line of ``pin_file``, else
+        from ``$IMGTOOL_PKCS11_PIN``.
 
-def _token_keys(keys_dir: str | os.PathLike[str], srk_index: int, tok: TokenOptions):
+        Raises:
+            InputError: no token label (``field="token"``), no PIN (``field="pin"``).
+            SigningError: an unreadable or empty PIN file.
+        """
+        from signing.keys import read_secret_file
+
+        if not token:
+            raise InputError("a PKCS#11 module needs a token label", field="token")
+        pin = read_secret_file(pin_file, "PIN").decode() if pin_file else os.environ.get("IMGTOOL_PKCS11_PIN")
+        if not pin:
+            raise InputError("give the user PIN of the token in a PIN file or IMGTOOL_PKCS11_PIN", field="pin")
+        return cls(str(library), token, pin, csf_label, img_label)
+
+
+def _token_keys(keys_dir: str | os.PathLike[str], srk_index: int, tok: TokenOptions) -> HabKeys:
+    """The token's CSF and IMG keys with the SRK table (and any certificates named by the
+    key labels) from the key folder, found as :func:`signing.pki.find_key_folder` finds
+    them for every layout."""
     from signing.keys import load_certificate
     from signing.pkcs11 import hab_keys_from_token
+    from signing.pki import find_key_folder, load_srk_table
 
-    root = Path(keys_dir)
-    tables = [p for p in (root / "SRK_1_2_3_4_table.bin", root / "crts" / "SRK_1_2_3_4_table.bin") if p.is_file()]
-    tables = tables or sorted(root.glob("**/*table*.bin"))
-    if not tables:
-        raise InputError(f"{root}: no SRK table (SRK_1_2_3_4_table.bin) for the token's keys; make one with 'imgtool hab srk'")
-
-    def cert(label: str):
-        found = sorted(root.glob(f"{label}_crt.pem")) + sorted(root.glob(f"crts/{label}*_crt.pem"))
-        return load_certificate(found[0]) if found else None
-
-    return hab_keys_from_token(tok.library, token_label=tok.token, pin=tok.pin, srk_table=tables[0].read_bytes(),
+    kf = find_key_folder(keys_dir, srk_index, labels=(tok.csf_label, tok.img_label))
+    table, _, _ = load_srk_table(kf)
+    csf, img = (load_certificate(p) if p is not None else None for p in (kf.csf_certificate, kf.img_certificate))
+    return hab_keys_from_token(tok.library, token_label=tok.token, pin=tok.pin, srk_table=table,
                                srk_index=srk_index, csf_label=tok.csf_label, img_label=tok.img_label,
-                               csf_certificate=cert(tok.csf_label), img_certificate=cert(tok.img_label))
+                               csf_certificate=csf, img_certificate=img)
 
 
 @dataclass(frozen=True)
 class SignResult:
     """What :func:`sign_file` made: the signed SD/eMMC image, the SDP flavour (or
     ``None``), the board used (or ``None``), the SRK hash (32 bytes), the signing time,
-    and where it came from (``"--signing-time"``, ``"SOURCE_DATE_EPOCH"`` or
-    ``"certificates"``)."""
+    where it came from (``"option"``: the ``signing_time`` argument,
+    ``"SOURCE_DATE_EPOCH"`` or ``"certificates"``), and the files to write
+    (``[(path, bytes)]``: the signed image, then ``OUT-sdp.imx``)."""
 
     signed: bytes
     sdp: bytes | None
@@ -69,39 +91,41 @@ class SignResult:
     srk_hash: bytes
     signing_time: _dt.datetime
     time_source: str
+    outputs: tuple[tuple[Path, bytes], ...] = ()
 
 
 def parse_signing_time(text: str) -> _dt.datetime:
-    """``--signing-time``: seconds since the epoch, or ISO 8601 (``2026-01-01T00:00:00Z``).
+    """A signing time: seconds since the epoch, or ISO 8601 (``2026-01-01T00:00:00Z``);
+    without a zone it is UTC.
 
     Raises:
-        InputError: neither form.
+        InputError: neither form (``field="signing_time"``).
     """
     if re.fullmatch(r"\d+", text.strip()):
         return _dt.datetime.fromtimestamp(int(text), _dt.timezone.utc)
     try:
         t = _dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise InputError(f"--signing-time: {text!r} is neither seconds since the epoch nor ISO 8601") from None
+        raise InputError(f"{text!r} is neither seconds since the epoch nor ISO 8601", field="signing_time") from None
     return t if t.tzinfo else t.replace(tzinfo=_dt.timezone.utc)
 
 
-def _signing_time(option: str | None, keys) -> tuple[_dt.datetime, str]:
-    if option:
-        return parse_signing_time(option), "--signing-time"
+def _signing_time(given: str | None, keys: HabKeys) -> tuple[_dt.datetime, str]:
+    if given:
+        return parse_signing_time(given), "option"
     env = os.environ.get("SOURCE_DATE_EPOCH")
     if env:
         if not env.strip().isdigit():
             raise InputError(f"SOURCE_DATE_EPOCH={env!r} is not a whole number of seconds")
         return _dt.datetime.fromtimestamp(int(env), _dt.timezone.utc), "SOURCE_DATE_EPOCH"
-    nb = max(s.certificate.not_valid_before_utc for s in (keys.csf, keys.img) if s is not None)
-    return nb, "certificates"
+    return max(s.certificate.not_valid_before_utc for s in (keys.csf, keys.img)), "certificates"
 
 
 def sign_file(
     path: str | os.PathLike[str],
     *,
     keys_dir: str | os.PathLike[str],
+    output: str | os.PathLike[str] | None = None,
     board_name: str | None = None,
     dcd_path: str | os.PathLike[str] | None = None,
     srk_index: int = 1,
@@ -116,15 +140,23 @@ def sign_file(
     """Sign the ELF or ``.imx`` at ``path`` with the HAB key folder ``keys_dir``.
 
     The engine is ``engine`` (``any``, ``sw``, ``caam``, ``dcp`` or a number) or the
-    board's default (SW on i.MX6ULL/ULZ because of erratum ERR010449), else ANY. With
-    ``token`` the CSF and IMG keys are used on the PKCS#11 token and never leave it.
+    board's default (SW on i.MX6ULL/ULZ because of erratum ERR010449), else ANY; the SDP
+    flavour places the DCD at the board's ``sdp_dcd_address`` (else i.MX6 OCRAM
+    0x00910000). ``password_file`` holds the key password on its first line (default:
+    ``key_pass.txt`` in the folder). With ``token`` the CSF and IMG keys are used on the
+    PKCS#11 token and never leave it. The outputs are ``output`` (default
+    ``NAME-signed.imx`` next to ``path``) and, with ``sdp``, ``OUT-sdp.imx``.
 
     Raises:
-        InputError: unreadable input, a file that is neither ELF nor ``.imx``, bad options.
-        FormatError: a malformed ELF or ``.imx``.
-        SigningError: key folder, password, certificate chain or CSF size problems.
+        InputError: unreadable input, a bad ``signing_time`` (``field="signing_time"``).
+        FormatError: a malformed ELF or ``.imx``, or a file that is neither.
+        SigningError: key folder, password, certificate chain, SRK index
+            (``field="srk_index"``) or CSF size problems.
     """
+    from formats.imx.image import SDP_DCD_ADDRESS
+    from imgtool.imxbuild import sibling
     from signing.hab import parse_engine, sign_imx
+    from signing.keys import read_secret_file
     from signing.pki import load_hab_keys
 
     data = read_input(path)
@@ -143,10 +175,7 @@ def sign_file(
         board = get_board(board_name) if board_name else None
     else:
         raise FormatError("neither an ELF nor an i.MX image (no IVT at offset 0)", source=str(path), offset=0)
-    password = None
-    if password_file is not None:
-        lines = read_input(password_file).splitlines()
-        password = lines[0] if lines else b""
+    password = read_secret_file(password_file) if password_file is not None else None
     keys = _token_keys(keys_dir, srk_index, token) if token else load_hab_keys(keys_dir, srk_index, password)
     if engine is not None:
         eng = parse_engine(engine)
@@ -157,31 +186,34 @@ def sign_file(
     when, source = _signing_time(signing_time, keys)
     try:
         signed = sign_imx(imx, keys, engine=eng, csf_size=None, signing_time=when, srk_index=srk_index,
-                          version=version, sdp=sdp)
+                          version=version, sdp=sdp,
+                          sdp_dcd_address=board.sdp_dcd_address if board is not None else SDP_DCD_ADDRESS)
     except FormatError as exc:
         raise exc.with_source(str(path)) from None
     except SigningError as exc:  # CSF layout problems: say which input they concern
-        raise SigningError(f"{path}: {exc}") from None
-    return SignResult(signed.data, signed.sdp, board, signed.srk_hash, when, source)
+        raise SigningError(f"{path}: {exc.message}", field=exc.field) from None
+    out = Path(output) if output is not None else Path(path).with_name(f"{Path(path).stem}-signed.imx")
+    files = [(out, signed.data)] + ([(sibling(out, "sdp", ".imx"), signed.sdp)] if signed.sdp is not None else [])
+    return SignResult(signed.data, signed.sdp, board, signed.srk_hash, when, source, tuple(files))
 
 
-def expected_srk_hash(*, srk_hash: str | None, fuses: str | None, srk_table: str | None) -> tuple[bytes | None, bytes | None]:
+def expected_srk_hash(*, srk_hash: str | None = None, fuses: str | os.PathLike[str] | None = None,
+                      srk_table: str | os.PathLike[str] | None = None) -> tuple[bytes | None, bytes | None]:
     """The fuse value to check against: ``(srk_hash, srk_table)`` for :func:`signing.hab.verify_imx`.
 
     ``srk_hash`` is 64 hex digits (spaces, ``0x`` and colons allowed); ``fuses`` a 32-byte
     ``SRK_1_2_3_4_fuse.bin`` or a text file of eight fuse words (``0x...``, bank 3 words
-    0-7, as ``hab srk`` prints them); ``srk_table`` an SRK table file.
+    0-7, as ``hab srk`` prints them); ``srk_table`` an SRK table file. Give one (the
+    first given counts), or none for ``(None, None)``: no fuse check.
 
     Raises:
-        InputError: more than one given, or a value of the wrong shape.
+        InputError: a value of the wrong shape (``field="srk_hash"``), an unreadable or
+            malformed fuse file.
     """
-    given = [x for x in (srk_hash, fuses, srk_table) if x]
-    if len(given) > 1:
-        raise InputError("give only one of --srk-hash, --fuses and --srk-table")
     if srk_hash:
         hexs = re.sub(r"0x|[\s:]", "", srk_hash)
         if not re.fullmatch(r"[0-9a-fA-F]{64}", hexs):
-            raise InputError(f"--srk-hash: expected 64 hex digits (the SHA-256 SRK hash), got {len(hexs)}")
+            raise InputError(f"expected 64 hex digits (the SHA-256 SRK hash), got {len(hexs)}", field="srk_hash")
         return bytes.fromhex(hexs), None
     if fuses:
         raw = read_input(fuses)
@@ -196,28 +228,34 @@ def expected_srk_hash(*, srk_hash: str | None, fuses: str | None, srk_table: str
     return None, None
 
 
-def verify_file(path: str | os.PathLike[str], *, srk_hash: bytes | None = None, srk_table: bytes | None = None):
-    """Verify the signed image at ``path``; return the :class:`signing.hab_verify.VerifyReport`.
+def verify_file(path: str | os.PathLike[str], *, srk_hash: str | None = None,
+                fuses: str | os.PathLike[str] | None = None, srk_table: str | os.PathLike[str] | None = None):
+    """Verify the signed image at ``path`` against the fuse value :func:`expected_srk_hash`
+    gives for ``srk_hash``/``fuses``/``srk_table``; return the
+    :class:`signing.hab_verify.VerifyReport` (:func:`require_ok` turns a failure into
+    exit 1).
 
     A file that does not even parse as an i.MX image (a flipped IVT tag, truncation) is a
     failed verification, not bad input: the question was whether the image is sound.
 
     Raises:
-        InputError: the file cannot be read, or is an ELF (sign it first).
+        InputError: the file cannot be read, or is an ELF (sign it first); a bad
+            expected value (see :func:`expected_srk_hash`).
         CheckFailed: the image does not parse as a signed i.MX image.
     """
     from signing.hab import verify_imx
 
+    want_hash, want_table = expected_srk_hash(srk_hash=srk_hash, fuses=fuses, srk_table=srk_table)
     data = read_input(path)
     if data[:4] == b"\x7fELF":
         raise InputError(f"{path}: is an ELF file; verify takes a signed .imx (make one with 'imgtool imx sign')")
     try:
-        return verify_imx(data, srk_hash=srk_hash, srk_table=srk_table)
+        return verify_imx(data, srk_hash=want_hash, srk_table=want_table)
     except FormatError as exc:
         raise CheckFailed(f"verification failed: {exc.with_source(str(path))}") from None
 
 
-def require_ok(report, path) -> None:
+def require_ok(report: VerifyReport, path: str | os.PathLike[str]) -> None:
     """Raise :class:`CheckFailed` (exit 1) naming the first failed check, if any."""
     if not report.ok:
         raise CheckFailed(f"{path}: verification failed: {report.first_failure()}")

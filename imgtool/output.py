@@ -1,4 +1,5 @@
-"""Writing outputs atomically: a temp file in the target's folder, fsync, then rename.
+"""The edges of every pipeline: inputs read whole, outputs written atomically (a temp
+file in the target's folder, fsync, then rename).
 
 A failed or interrupted command therefore never leaves a half-written or stale output
 behind, and a reader never sees a partial file.
@@ -67,17 +68,11 @@ def write_all_atomic(outputs: Sequence[tuple[str | os.PathLike[str], bytes | Ite
 
 
 def read_input(path: str | os.PathLike[str]) -> bytes:
-    """Read a whole input file.
+    """Read a whole input file (:func:`signing.files.read_file`, the one reader).
 
     Raises:
         InputError: the file is missing, is a folder or cannot be read (message names it).
     """
-    p = Path(path)
-    try:
-        return p.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{p}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{p}: is a folder, expected a file") from None
-    except OSError as exc:
-        raise InputError(f"{p}: cannot read: {exc.strerror}") from None
+    from signing.files import read_file
+
+    return read_file(path, error=InputError)

@@ -16,7 +16,8 @@ CSF layout (all offsets from the CSF start, every blob 4-byte aligned, zero pad)
 
 The signed image is ``imx || CSF`` zero-padded to the CSF reservation. The SDP
 (serial download) flavour signs a copy whose IVT.dcd is 0 and adds an Authenticate Data
-over the DCD as the loader places it in OCRAM (0x00910000); its file is the unmodified
+over the DCD as the loader places it in OCRAM (the board's ``sdp_dcd_address``, 0x00910000
+on i.MX6); its file is the unmodified
 ``.imx`` followed by that CSF (the SDP loader zeroes IVT.dcd itself, as habtool ``-s``).
 """
 
@@ -27,15 +28,14 @@ from dataclasses import dataclass, replace
 
 from formats.imx import csf as C
 from formats.imx import srk as srkfmt
+from formats.imx.image import SDP_DCD_ADDRESS
 from signing import cms
 from signing.errors import CsfTooLargeError, SigningError
 from signing.hab_verify import VerifyReport, describe_csf, verify_imx  # noqa: F401  (re-exported)
+from signing.pki import HabKeys
 
 __all__ = ["AuthBlock", "ENGINES", "SDP_DCD_ADDRESS", "SignedImx", "VerifyReport", "assemble_csf", "describe_csf",
-           "parse_engine", "sign_imx", "verify_imx"]
-
-SDP_DCD_ADDRESS = 0x00910000
-"""OCRAM address where SDP loaders write the DCD on i.MX6 (habtool ``-S``)."""
+           "parse_csf_version", "parse_engine", "sign_imx", "verify_imx"]
 
 ENGINES = {name.lower(): eng for eng, name in C.ENGINE_NAMES.items()}
 """CST ``Engine =`` keywords (lower case) -> engine id: ``any``, ``sw``, ``dcp``, ``caam``..."""
@@ -61,12 +61,12 @@ class AuthBlock:
 
 
 def assemble_csf(
-    keys,
+    keys: HabKeys,
     auths: list[AuthBlock],
     *,
     engine: int,
     signing_time: _dt.datetime,
-    srk_index: int = 1,
+    srk_index: int | None = None,
     version: int = 0x40,
     engine_cfg: int = 0,
     nocak: bool = False,
@@ -75,12 +75,13 @@ def assemble_csf(
     """Build and sign a CSF (unpadded) in CST's layout.
 
     Args:
-        keys: :class:`signing.pki.HabKeys` (SRK table, CSF and IMG signers).
+        keys: the SRK table and the CSF and IMG signers (:class:`signing.pki.HabKeys`).
         auths: the Authenticate Data commands to emit, in order.
         engine: HAB engine id for authentication (``HAB_ENG_ANY`` 0x00, ``HAB_ENG_SW``
             0xFF for i.MX6ULL/ULZ because of ERR010449, ``HAB_ENG_CAAM``, ``HAB_ENG_DCP``).
         signing_time: CMS signingTime of every signature.
-        srk_index: SRK used, 1..4 (CSF ``Source index`` = srk_index - 1).
+        srk_index: SRK used, 1..4 (CSF ``Source index`` = srk_index - 1); default
+            ``keys.srk_index``.
         version: CSF version byte 0x40..0x45 (header, certificate and signature blobs).
         engine_cfg: engine configuration byte (0 with ANY).
         nocak: fast authentication: ``keys.csf`` is the SRK key itself; emits Install NOCAK
@@ -100,6 +101,8 @@ def assemble_csf(
         raise SigningError(f"engine 0x{engine:02x} is not a HAB engine ({', '.join(sorted(ENGINES))})")
     if not auths:
         raise SigningError("nothing to authenticate: give at least one block")
+    if srk_index is None:
+        srk_index = keys.srk_index
     table = keys.srk_table
     n_keys = len(srkfmt.table_entries_raw(table))
     if not 1 <= srk_index <= n_keys:
@@ -192,12 +195,12 @@ def _pad_csf(csf: bytes, csf_size: int, what: str) -> bytes:
 
 def sign_imx(
     imx: bytes,
-    keys,
+    keys: HabKeys,
     *,
     engine: int,
     csf_size: int | None,
     signing_time: _dt.datetime,
-    srk_index: int = 1,
+    srk_index: int | None = None,
     version: int = 0x40,
     sdp: bool = False,
     sdp_dcd_address: int = SDP_DCD_ADDRESS,
@@ -209,15 +212,17 @@ def sign_imx(
 
     Args:
         imx: the ``.imx`` bytes (IVT.csf must be set: ``CSF`` line in the cfg).
-        keys: :class:`signing.pki.HabKeys`.
+        keys: the SRK table and the CSF and IMG signers (checked here, :meth:`HabKeys.check`).
         engine: HAB engine id (``signing.hab.ENGINES["sw"]`` for i.MX6ULL/ULZ).
         csf_size: bytes reserved for the CSF (the cfg ``CSF`` value); ``None`` = what the
             boot data reserves. Must not exceed the boot data reservation.
         signing_time: CMS signingTime (from SOURCE_DATE_EPOCH or --signing-time).
-        srk_index: SRK to sign with, 1..4.
+        srk_index: SRK to sign with, 1..4; default ``keys.srk_index``.
         version: CSF version byte, 0x40..0x45.
         sdp: also produce the serial-download flavour.
-        sdp_dcd_address: where the SDP loader writes the DCD (i.MX6: 0x00910000).
+        sdp_dcd_address: where the SDP loader writes the DCD: the board profile's
+            ``sdp_dcd_address`` (default :data:`formats.imx.image.SDP_DCD_ADDRESS`,
+            i.MX6 OCRAM 0x00910000).
 
     Returns:
         :class:`SignedImx`; both flavours were verified (:func:`verify_imx`) before return.
@@ -244,12 +249,12 @@ def sign_imx(
             f"rebuild the .imx with 'CSF 0x{csf_size:x}' in the cfg"
         )
     body = bytes(imx[:n])
-    keys = replace(keys, srk_index=srk_index) if getattr(keys, "srk_index", srk_index) != srk_index else keys
-    if hasattr(keys, "check"):
-        keys.check()
+    if srk_index is not None and srk_index != keys.srk_index:
+        keys = replace(keys, srk_index=srk_index)
+    keys.check()
     block = imxfmt.hab_blocks(img)[0]
     auths = [AuthBlock(((block[0], block[2]),), body[block[1] : block[1] + block[2]])]
-    csf = assemble_csf(keys, auths, engine=engine, signing_time=signing_time, srk_index=srk_index, version=version)
+    csf = assemble_csf(keys, auths, engine=engine, signing_time=signing_time, version=version)
     signed = body + _pad_csf(csf, csf_size, "signed image")
     report = verify_imx(signed, srk_table=keys.srk_table)
     if not report.ok:
@@ -260,7 +265,7 @@ def sign_imx(
         sdp_auths = [AuthBlock(((block[0], block[2]),), zeroed[block[1] : block[1] + block[2]])]
         for addr, off, length in imxfmt.dcd_blocks(img, sdp_dcd_address):
             sdp_auths.append(AuthBlock(((addr, length),), body[off : off + length]))
-        sdp_csf = assemble_csf(keys, sdp_auths, engine=engine, signing_time=signing_time, srk_index=srk_index, version=version)
+        sdp_csf = assemble_csf(keys, sdp_auths, engine=engine, signing_time=signing_time, version=version)
         sdp_bytes = body + _pad_csf(sdp_csf, csf_size, "SDP image")
         sdp_report = verify_imx(sdp_bytes, srk_table=keys.srk_table)
         if not sdp_report.ok:
@@ -275,6 +280,19 @@ def sign_imx(
         report=report,
         sdp_report=sdp_report,
     )
+
+
+def parse_csf_version(text: str) -> int:
+    """A CSF version as CST's ``Version = 4.x`` writes it (``"4.0"`` .. ``"4.5"``) -> the
+    version byte 0x40 .. 0x45.
+
+    Raises:
+        SigningError: another value (``field="csf_version"``).
+    """
+    t = text.strip()
+    if len(t) == 3 and t[:2] == "4." and t[2] in "012345":
+        return 0x40 + int(t[2])
+    raise SigningError(f"{text!r}, expected 4.0 .. 4.5", field="csf_version")
 
 
 def parse_engine(value: str | int) -> int:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from signing.errors import KeyPasswordError, SigningError
+from signing.files import read_file
 
 KEY_TYPES = ("rsa2048", "rsa3072", "rsa4096", "p256", "p384", "p521")
 """Key types imgtool generates and signs with (the ``--key-type`` values)."""
@@ -100,23 +101,20 @@ class DigestSigner:
         return self.sign_digest(hashlib.sha256(data).digest())  # type: ignore[attr-defined]
 
 
-def read_password_file(path: str | os.PathLike[str]) -> bytes:
-    """The password in a password file: its first line, without the line ending.
+def read_secret_file(path: str | os.PathLike[str], what: str = "password") -> bytes:
+    """The secret in a password or PIN file: its first line, without the line ending.
 
     CST's ``key_pass.txt`` holds the password twice (two lines); only the first counts.
+    ``what`` names the secret in messages (``"password"``, ``"PIN"``).
 
     Raises:
-        SigningError: the file is missing or empty.
+        SigningError: the file is missing, unreadable or its first line is empty.
     """
-    p = Path(path)
-    try:
-        text = p.read_bytes()
-    except OSError as exc:
-        raise SigningError(f"{p}: cannot read the password file ({exc.strerror}); give an existing file") from None
-    line = text.splitlines()[0] if text.splitlines() else b""
-    if not line:
-        raise SigningError(f"{p}: the password file is empty; put the key password on its first line")
-    return line
+    data = read_file(path, what=f"{what} file", hint="give an existing file")
+    lines = data.splitlines()
+    if not lines or not lines[0]:
+        raise SigningError(f"{Path(path)}: the {what} file is empty; put the {what} on its first line")
+    return lines[0]
 
 
 def load_certificate(path: str | os.PathLike[str]):
@@ -125,19 +123,8 @@ def load_certificate(path: str | os.PathLike[str]):
     Raises:
         SigningError: missing file, or not a certificate (message names the file).
     """
-    p = Path(path)
-    data = _read(p, "certificate", "generate keys with 'imgtool hab keygen' or give the right --keys folder")
-    return parse_certificate(data, str(p))
-
-
-def _read(p: Path, what: str, hint: str) -> bytes:
-    """The bytes of key material file ``p``; SigningError naming it (``what``, ``hint``)."""
-    try:
-        return p.read_bytes()
-    except FileNotFoundError:
-        raise SigningError(f"{p}: {what} not found; {hint}") from None
-    except OSError as exc:
-        raise SigningError(f"{p}: cannot read the {what} ({exc.strerror})") from None
+    data = read_file(path, what="certificate", hint="generate keys with 'imgtool hab keygen' or give the right key folder")
+    return parse_certificate(data, str(Path(path)))
 
 
 def parse_certificate(data: bytes, name: str = "certificate"):
@@ -172,14 +159,15 @@ def load_private_key(path: str | os.PathLike[str], password: bytes | None = None
     from cryptography.hazmat.primitives import serialization
 
     p = Path(path)
-    data = _read(p, "private key", "put the key next to its certificate or use a PKCS#11 token")
+    data = read_file(p, what="private key", hint="put the key next to its certificate or use a PKCS#11 token")
     loader = serialization.load_pem_private_key if b"-----BEGIN" in data else serialization.load_der_private_key
     try:
         return loader(data, password=password)
     except TypeError as exc:
         if password is None:
             raise KeyPasswordError(
-                f"{p}: the key is encrypted; give a password file (--password-file, or key_pass.txt next to the keys)"
+                f"{p}: the key is encrypted; give its password (a password file, or key_pass.txt next to the keys)",
+                field="password",
             ) from None
         raise KeyPasswordError(f"{p}: the key is not encrypted but a password was given ({exc})") from None
     except ValueError as exc:
@@ -230,7 +218,7 @@ class FileSigner(DigestSigner):
         """
         source = None
         if password is None and password_file is not None:
-            password = read_password_file(password_file)
+            password = read_secret_file(password_file)
             source = str(password_file)
         cert = load_certificate(cert_path)
         key = load_private_key(key_path, password, source)

@@ -24,14 +24,15 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Sequence
 
 from formats.imx import srk as srkfmt
 from signing import hab_srk
 from signing.errors import SigningError
-from signing.keys import KEY_TYPES, FileSigner, load_certificate, load_private_key, read_password_file
+from signing.files import read_file
+from signing.keys import KEY_TYPES, FileSigner, Signer, load_certificate, load_private_key, read_secret_file
 
 _NXP_KEY_TAG = {"rsa2048": "2048_65537", "rsa3072": "3072_65537", "rsa4096": "4096_65537",
                 "p256": "prime256v1", "p384": "secp384r1", "p521": "secp521r1"}
@@ -156,7 +157,7 @@ def generate_pki(
     if layout not in ("habtool", "nxp"):
         raise SigningError(f"layout {layout!r}: use 'habtool' or 'nxp'")
     if not 1 <= srks <= 4:
-        raise SigningError(f"--srks {srks}: an SRK table holds 1 to 4 keys")
+        raise SigningError(f"{srks} SRKs: an SRK table holds 1 to 4 keys", field="srks")
     if key_type not in KEY_TYPES:
         raise SigningError(f"key type {key_type!r} is not one of {', '.join(KEY_TYPES)}")
     start = not_before or _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
@@ -197,15 +198,15 @@ def generate_pki(
 # Loading
 
 
-@dataclass
+@dataclass(frozen=True)
 class HabKeys:
     """Everything HAB signing needs: the SRK table, the selected SRK, and two signers.
 
     Attributes:
         srk_table: raw SRK table bytes (``D7 ... 40``), 1..4 entries.
         srk_index: the selected SRK, 1-based (CSF ``Source index`` = srk_index - 1).
-        csf: :class:`signing.keys.Signer` of the CSFK (or of the SRK itself for NOCAK).
-        img: signer of the IMG key.
+        csf: the :class:`signing.keys.Signer` of the CSFK (or of the SRK itself for NOCAK).
+        img: the signer of the IMG key.
         srk_certificates: the SRK certificates found (may be empty).
         source: the folder or token the keys came from (for messages).
         files: role -> file path of what was loaded (for messages and ``info``).
@@ -213,8 +214,8 @@ class HabKeys:
 
     srk_table: bytes
     srk_index: int
-    csf: object
-    img: object
+    csf: Signer
+    img: Signer
     srk_certificates: tuple = ()
     source: str = ""
     files: dict = field(default_factory=dict)
@@ -224,12 +225,26 @@ class HabKeys:
         """The 32-byte SRK hash (fuse value) of :attr:`srk_table`."""
         return srkfmt.table_hash(self.srk_table)
 
+    def for_srk(self, srk_index: int) -> "HabKeys":
+        """These keys with SRK ``srk_index`` selected, checked (:meth:`check`); ``self``
+        when it is selected already.
+
+        Raises:
+            SigningError: see :meth:`check`.
+        """
+        if srk_index == self.srk_index:
+            return self
+        keys = replace(self, srk_index=srk_index)
+        keys.check()
+        return keys
+
     def check(self) -> None:
         """Check the SRK index and that CSFK and IMG certificates chain to the selected SRK.
 
         Raises:
-            SigningError: index out of range, hash-only SRK selected, a certificate not
-                signed by the SRK (message names the file and what to do).
+            SigningError: index out of range (``field="srk_index"``), hash-only SRK
+                selected, a certificate not signed by the SRK (message names the file and
+                what to do).
         """
         try:
             table = srkfmt.SrkTable.parse(self.srk_table)
@@ -239,7 +254,7 @@ class HabKeys:
         if not 1 <= self.srk_index <= count:
             raise SigningError(
                 f"{self.files.get('srk_table', self.source or 'SRK table')}: SRK index {self.srk_index} is out of range; "
-                f"the table holds {count} key(s), use --srk-index 1..{count}"
+                f"the table holds {count} key(s), use 1..{count}", field="srk_index"
             )
         entry = table.entries[self.srk_index - 1]
         public_key = hab_srk.public_key_of_entry(entry)
@@ -251,8 +266,37 @@ class HabKeys:
                 name = self.files.get(f"{role}_crt", f"{role.upper()} certificate")
                 raise SigningError(
                     f"{name}: certificate is not signed by SRK {self.srk_index} of the SRK table; "
-                    f"use the {role.upper()} certificate issued by SRK {self.srk_index} or pick the matching --srk-index"
+                    f"use the {role.upper()} certificate issued by SRK {self.srk_index} or the SRK index that issued it"
                 )
+
+
+@dataclass(frozen=True)
+class KeyFolder:
+    """The files of a HAB key folder, as :func:`find_key_folder` found them (paths; a
+    file that is not there is ``None``).
+
+    Attributes:
+        root: the folder given.
+        layout: ``"habtool"`` or ``"nxp"`` (``crts/`` and ``keys/``).
+        srk_table: ``SRK_1_2_3_4_table.bin`` (or another ``SRK_*_table.bin``).
+        srk_certificates: SRK 1..k certificates, the first contiguous run.
+        csf_certificate, img_certificate: the certificates of the selected SRK's CSF
+            and IMG keys; ``csf_key``, ``img_key`` their private keys (``None`` when
+            looked up by token label).
+        password_file: ``key_pass.txt`` next to the keys, if any.
+        csf_hint: the name of the CSF certificate looked for (for messages).
+    """
+
+    root: Path
+    layout: str
+    srk_table: Path | None
+    srk_certificates: tuple[Path, ...]
+    csf_certificate: Path | None
+    img_certificate: Path | None
+    csf_key: Path | None = None
+    img_key: Path | None = None
+    password_file: Path | None = None
+    csf_hint: str = "CSF_1_crt.pem"
 
 
 def _first(paths: list[Path]) -> Path | None:
@@ -266,15 +310,6 @@ def _find_table(folder: Path) -> Path | None:
     return _first([p for p in folder.glob("SRK_*_table.bin") if p.is_file()])
 
 
-def _password_for(folder: Path, password: bytes | None) -> tuple[bytes | None, str | None]:
-    if password is not None:
-        return password, None
-    pf = folder / "key_pass.txt"
-    if pf.is_file():
-        return read_password_file(pf), str(pf)
-    return None, None
-
-
 def _nxp_paths(root: Path) -> tuple[Path, Path] | None:
     if (root / "crts").is_dir() and (root / "keys").is_dir():
         return root / "crts", root / "keys"
@@ -283,10 +318,71 @@ def _nxp_paths(root: Path) -> tuple[Path, Path] | None:
     return None
 
 
-def _nxp_cert(crts: Path, pattern: str) -> Path | None:
-    found = [p for p in crts.iterdir() if re.fullmatch(pattern, p.name)]
-    pems = [p for p in found if p.suffix == ".pem"]
-    return _first(pems) or _first(found)
+def _match(folder: Path, pattern: str) -> Path | None:
+    """The file of ``folder`` whose name matches ``pattern`` (PEM before DER), or None."""
+    if not folder.is_dir():
+        return None
+    found = [p for p in folder.iterdir() if re.fullmatch(pattern, p.name) and p.is_file()]
+    return _first([p for p in found if p.suffix == ".pem"]) or _first(found)
+
+
+def _key_file(crt: Path | None, key_dir: Path) -> Path | None:
+    """The private key next to certificate ``crt``: ``..._crt.pem`` -> ``..._key.pem`` in
+    ``key_dir`` (the DER file when there is no PEM)."""
+    if crt is None:
+        return None
+    key = key_dir / crt.name.replace("_crt", "_key")
+    if not key.is_file() and key.suffix == ".pem" and key.with_suffix(".der").is_file():
+        key = key.with_suffix(".der")
+    return key
+
+
+def find_key_folder(folder: str | os.PathLike[str], srk_index: int = 1,
+                    labels: tuple[str, str] | None = None) -> KeyFolder:
+    """Find the SRK table, certificates and keys in a HAB key folder, unchanged from how
+    habtool or NXP ``hab4_pki_tree.sh`` lay them out (see the module doc). Nothing is read.
+
+    Args:
+        folder: the key folder (for the NXP layout: the folder holding ``crts/`` and
+            ``keys/``, or either of them).
+        srk_index: the SRK whose CSF and IMG keys are wanted, 1..4.
+        labels: ``(csf, img)`` names when the private keys live elsewhere (a PKCS#11
+            token): the certificates are then ``NAME_crt.pem`` in the folder or
+            ``crts/NAME*_crt.pem``, and no private keys are looked for.
+
+    Raises:
+        SigningError: the folder does not exist.
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise SigningError(f"{root}: key folder not found; create one with 'imgtool hab keygen {root}'")
+    nxp = _nxp_paths(root)
+    if nxp:
+        crts, keys = nxp
+        table = _find_table(crts) or _find_table(root)
+        srks = [_match(crts, rf"SRK{i}_sha256_.*_crt\.(pem|der)") for i in range(1, 5)]
+        csf = _match(crts, rf"CSF{srk_index}_1_sha256_.*_crt\.(pem|der)")
+        img = _match(crts, rf"IMG{srk_index}_1_sha256_.*_crt\.(pem|der)")
+        hint, key_dir = f"CSF{srk_index}_1_*_crt.pem", keys
+    else:
+        table = _find_table(root) or _find_table(root / "crts")
+        srks = [p if p.is_file() else None for p in (root / f"SRK_{i}_crt.pem" for i in range(1, 5))]
+        csf = next((p for p in (root / f"CSF_{srk_index}_crt.pem", root / "CSF_1_crt.pem") if p.is_file()), None)
+        img = next((p for p in (root / f"IMG_{srk_index}_crt.pem", root / "IMG_1_crt.pem") if p.is_file()), None)
+        hint, key_dir = "CSF_1_crt.pem", root
+    run: list[Path] = []
+    for p in srks:  # SRK 1..k: the first contiguous run
+        if p is None:
+            break
+        run.append(p)
+    password = key_dir / "key_pass.txt"
+    layout = "nxp" if nxp else "habtool"
+    if labels is not None:
+        csf, img = (_match(root, rf"{re.escape(n)}_crt\.pem") or _match(root / "crts", rf"{re.escape(n)}.*_crt\.pem")
+                    for n in labels)
+        return KeyFolder(root, layout, table, tuple(run), csf, img, csf_hint=f"{labels[0]}_crt.pem")
+    return KeyFolder(root, layout, table, tuple(run), csf, img, _key_file(csf, key_dir), _key_file(img, key_dir),
+                     password if password.is_file() else None, hint)
 
 
 def load_hab_keys(
@@ -306,91 +402,65 @@ def load_hab_keys(
 
     Raises:
         SigningError: missing folder/certificate/key/table, wrong or missing password,
-            SRK index out of range, a certificate not signed by the selected SRK, a table
-            that does not match the SRK certificates.
+            SRK index out of range (``field="srk_index"``), a certificate not signed by
+            the selected SRK, a table that does not match the SRK certificates.
     """
     root = Path(folder)
-    if not root.is_dir():
-        raise SigningError(f"{root}: key folder not found; create one with 'imgtool hab keygen {root}'")
+    kf = find_key_folder(root, srk_index)
     if not 1 <= srk_index <= 4:
-        raise SigningError(f"{root}: SRK index {srk_index} is out of range; use --srk-index 1..4")
-    nxp = _nxp_paths(root)
-    files: dict[str, str] = {}
-    if nxp:
-        crts, keys = nxp
-        srk_paths = [_nxp_cert(crts, rf"SRK{i}_sha256_.*_crt\.(pem|der)") for i in range(1, 5)]
-        csf_crt = _nxp_cert(crts, rf"CSF{srk_index}_1_sha256_.*_crt\.(pem|der)")
-        img_crt = _nxp_cert(crts, rf"IMG{srk_index}_1_sha256_.*_crt\.(pem|der)")
-        role_hint = f"CSF{srk_index}_1_*_crt.pem"
-        key_dir, table_path = keys, _find_table(crts) or _find_table(root)
-
-        def key_for(crt: Path) -> Path:
-            return keys / crt.name.replace("crt", "key")
+        raise SigningError(f"{root}: SRK index {srk_index} is out of range; use 1..4", field="srk_index")
+    table, srk_certs, table_name = load_srk_table(kf)
+    files: dict[str, str] = {"srk_table": table_name}
+    for role, crt in (("CSF", kf.csf_certificate), ("IMG", kf.img_certificate)):
+        if crt is None:
+            raise SigningError(f"{root}: {role} certificate {kf.csf_hint.replace('CSF', role)} not found; "
+                               "generate it or give the right key folder")
+    if password is not None:
+        pw, pw_source = password, None
+    elif kf.password_file is not None:
+        pw, pw_source = read_secret_file(kf.password_file), str(kf.password_file)
     else:
-        srk_paths = [root / f"SRK_{i}_crt.pem" for i in range(1, 5)]
-        srk_paths = [p if p.is_file() else None for p in srk_paths]
-        csf_crt = root / f"CSF_{srk_index}_crt.pem"
-        img_crt = root / f"IMG_{srk_index}_crt.pem"
-        if not csf_crt.is_file():
-            csf_crt = root / "CSF_1_crt.pem"
-        if not img_crt.is_file():
-            img_crt = root / "IMG_1_crt.pem"
-        role_hint = "CSF_1_crt.pem"
-        key_dir, table_path = root, _find_table(root)
-
-        def key_for(crt: Path) -> Path:
-            return crt.with_name(crt.name.replace("_crt", "_key"))
-
-    # SRK certificates: the first contiguous run SRK 1..k.
-    srk_certs = []
-    for p in srk_paths:
-        if p is None:
-            break
-        srk_certs.append(load_certificate(p))
-    if table_path is not None:
-        table = table_path.read_bytes()
-        files["srk_table"] = str(table_path)
-        try:
-            parsed = srkfmt.SrkTable.parse(table)
-        except Exception as exc:
-            raise SigningError(f"{table_path}: not an SRK table ({exc}); regenerate it with 'imgtool hab srk'") from None
-        for i, cert in enumerate(srk_certs[: len(parsed.entries)]):
-            if not hab_srk.entry_matches_certificate(parsed.entries[i], cert):
-                raise SigningError(
-                    f"{table_path}: entry {i + 1} does not match {srk_paths[i]}; regenerate the table with "
-                    f"'imgtool hab srk' from the SRK certificates"
-                )
-    elif srk_certs:
-        table = hab_srk.build_srk_table(srk_certs, [str(p) for p in srk_paths[: len(srk_certs)]]).build()
-        files["srk_table"] = f"{root} (built from SRK certificates)"
-    else:
-        raise SigningError(
-            f"{root}: no SRK table (SRK_1_2_3_4_table.bin) and no SRK certificates found; "
-            f"create keys with 'imgtool hab keygen' or give the folder that holds them"
-        )
-    if csf_crt is None or not Path(csf_crt).is_file():
-        raise SigningError(f"{root}: CSF certificate {role_hint} not found; generate it or give the right --keys folder")
-    if img_crt is None or not Path(img_crt).is_file():
-        raise SigningError(f"{root}: IMG certificate {role_hint.replace('CSF', 'IMG')} not found; generate it or give the right --keys folder")
-    pw, pw_source = _password_for(key_dir, password)
+        pw, pw_source = None, None
     signers = {}
-    for role, crt in (("csf", Path(csf_crt)), ("img", Path(img_crt))):
-        key_path = key_for(crt)
-        if not key_path.is_file() and key_path.suffix == ".pem" and key_path.with_suffix(".der").is_file():
-            key_path = key_path.with_suffix(".der")
+    for role, crt, key_path in (("csf", kf.csf_certificate, kf.csf_key), ("img", kf.img_certificate, kf.img_key)):
         files[f"{role}_crt"] = str(crt)
         files[f"{role}_key"] = str(key_path)
         cert = load_certificate(crt)
         key = load_private_key(key_path, pw, pw_source)
         signers[role] = FileSigner(key, cert, str(key_path))
-    keys = HabKeys(
-        srk_table=table,
-        srk_index=srk_index,
-        csf=signers["csf"],
-        img=signers["img"],
-        srk_certificates=tuple(srk_certs),
-        source=str(root),
-        files=files,
-    )
+    keys = HabKeys(srk_table=table, srk_index=srk_index, csf=signers["csf"], img=signers["img"],
+                   srk_certificates=tuple(srk_certs), source=str(root), files=files)
     keys.check()
     return keys
+
+
+def load_srk_table(kf: KeyFolder) -> tuple[bytes, list, str]:
+    """The SRK table of a key folder: ``(table bytes, SRK certificates, where it came
+    from)``. The table file, checked against the SRK certificates found, or else the
+    table built from them.
+
+    Raises:
+        SigningError: neither a table nor SRK certificates; a table that does not parse
+            or does not match the certificates.
+    """
+    srk_certs = [load_certificate(p) for p in kf.srk_certificates]
+    if kf.srk_table is None:
+        if not srk_certs:
+            raise SigningError(
+                f"{kf.root}: no SRK table (SRK_1_2_3_4_table.bin) and no SRK certificates found; "
+                f"create keys with 'imgtool hab keygen' or give the folder that holds them"
+            )
+        table = hab_srk.build_srk_table(srk_certs, [str(p) for p in kf.srk_certificates]).build()
+        return table, srk_certs, f"{kf.root} (built from SRK certificates)"
+    table = read_file(kf.srk_table, what="SRK table")
+    try:
+        parsed = srkfmt.SrkTable.parse(table)
+    except Exception as exc:
+        raise SigningError(f"{kf.srk_table}: not an SRK table ({exc}); regenerate it with 'imgtool hab srk'") from None
+    for i, cert in enumerate(srk_certs[: len(parsed.entries)]):
+        if not hab_srk.entry_matches_certificate(parsed.entries[i], cert):
+            raise SigningError(
+                f"{kf.srk_table}: entry {i + 1} does not match {kf.srk_certificates[i]}; regenerate the table with "
+                f"'imgtool hab srk' from the SRK certificates"
+            )
+    return table, srk_certs, str(kf.srk_table)

@@ -14,8 +14,9 @@ from elftools.elf.elffile import ELFFile
 from conftest import build_go
 from formats.elf import ElfFile
 from imgtool.boards import RamRegion, get_board
-from imgtool.size.regions import check_regions, parse_region, region_usage
-from imgtool.size.views import Percent, parse_budget
+from imgtool.cli.params import parse_budget, parse_region
+from imgtool.size.budget import Percent
+from imgtool.size.regions import check_regions, region_usage
 from test_cli_imx import board_elf  # noqa: F401  (fixture: an ELF linking the USB armory Mk II board package)
 from test_gopclntab import run_size
 
@@ -208,7 +209,8 @@ def test_region_budgets(go_elf):
 
 
 def test_percent_budgets_are_exact_and_bad_budgets_exit_2(go_elf):
-    from imgtool.size.views import check_budget, parse_budget
+    from imgtool.cli.params import parse_budget
+    from imgtool.size.budget import check_budget
 
     doc = {"packages": [], "modules": [], "regions": {"rows": [{"name": "r", "size": 1000, "used": 323}]}}
     assert check_budget(doc, parse_budget("region:r=32.3%"))[0]["ok"]  # 1000 * 32.3% is 323, not 322

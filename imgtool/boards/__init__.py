@@ -45,6 +45,7 @@ from types import MappingProxyType
 from typing import Any, Callable, Iterable, Mapping
 
 from formats.imx.csf import ENGINE_NAMES
+from formats.imx.image import SDP_DCD_ADDRESS
 from imgtool.errors import InputError
 
 #: HAB engine names -> engine tag (HABv4 API RM, "hab_engine"; the CST keywords)
@@ -62,7 +63,7 @@ FAMILY_FIELDS: dict[str, dict[str, tuple[type | tuple[type, ...], Any]]] = {
         "hab_engine": (str, REQUIRED),
         "hab_engine_note": (str, ""),
         "boot_offset": (int, 0x400),
-        "sdp_dcd_address": (int, 0x00910000),
+        "sdp_dcd_address": (int, SDP_DCD_ADDRESS),
     },
 }
 

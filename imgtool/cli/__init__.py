@@ -12,11 +12,13 @@ import sys
 
 import typer
 
-# The command modules register themselves on the apps of imgtool.cli.app.
+# The command modules register themselves on the apps of imgtool.cli.app; the order of
+# these lines is the order of the commands in `imgtool --help`.
 from imgtool.cli import cmd_crc  # noqa: F401
 from imgtool.cli import cmd_elf  # noqa: F401
 from imgtool.cli import cmd_hab  # noqa: F401
 from imgtool.cli import cmd_imx  # noqa: F401
+from imgtool.cli import cmd_boards  # noqa: F401
 from imgtool.cli import cmd_reloc  # noqa: F401
 from imgtool.cli import cmd_size  # noqa: F401
 from imgtool.cli.app import app, error, warn

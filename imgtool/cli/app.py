@@ -10,6 +10,8 @@ module creates and adds to :data:`app` with ``app.add_typer``.
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
+from typing import Iterator
 
 import typer
 
@@ -50,3 +52,22 @@ def error(message: str) -> None:
 def warn(message: str) -> None:
     """Print one warning line on stderr (``imgtool: warning: ...``)."""
     sys.stderr.write(f"imgtool: warning: {message}\n")
+
+
+@contextmanager
+def option_names(**options: str) -> Iterator[None]:
+    """Show library errors in the words of the command line: inside the block, an error
+    (``FormatError``, ``SigningError``, ``ImgtoolError``) whose ``field`` is a key of
+    ``options`` names the option instead, e.g. ``option_names(format="--format")`` turns
+    ``format: unknown format 'elf'`` into ``--format: unknown format 'elf'``.
+
+    The libraries name fields of the data, never options; this is the one place the
+    CLI maps them.
+    """
+    try:
+        yield
+    except Exception as exc:
+        field = getattr(exc, "field", None)
+        if isinstance(field, str) and field in options:
+            exc.field = options[field]  # type: ignore[attr-defined]
+        raise

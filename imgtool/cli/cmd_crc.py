@@ -11,29 +11,6 @@ import typer
 from imgtool.cli.app import app
 
 
-def _read(path: Path):
-    """Return (buffer, closer): an mmap of the file (zero copy) or bytes for empty files."""
-    import mmap
-
-    from imgtool.errors import InputError
-
-    try:
-        fh = open(path, "rb")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
-    try:
-        if fh.seek(0, 2) == 0:
-            fh.close()
-            return b"", lambda: None
-        mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-    except (OSError, ValueError):
-        data = (fh.seek(0), fh.read())[1]
-        fh.close()
-        return data, lambda: None
-    fh.close()
-    return mm, mm.close
-
-
 def _list(as_json: bool) -> None:
     from formats import crc
 
@@ -85,39 +62,27 @@ def crc_cmd(
 
     from formats import crc
     from formats.errors import FormatError
+    from imgtool.output import read_input
 
     m = crc.get(model)
     start = parse_int(offset, "--offset") or 0
     count = parse_int(length, "--length")
-    buf, close = _read(file)
+    data = read_input(file)
     try:
-        size = len(buf)
-        if start > size:
-            raise InputError(f"{file}: --offset {start} is past the end of the file ({size} bytes)")
-        if count is None:
-            count = size - start
-        if start + count > size:
-            raise InputError(
-                f"{file}: --length {count} at offset {start} runs past the end of the file ({size} bytes)"
-            )
-        view = memoryview(buf)[start : start + count]
-        try:
-            if word_swap:
-                value = m.compute(crc.word_swapped(view))
-            else:
-                value = m.compute(view)
-        except FormatError as exc:
-            raise exc.with_source(str(file)) from None
-        finally:
-            view.release()
-    finally:
-        close()
+        value = crc.crc(m, data, offset=start, length=count, word_size=4 if word_swap else None)
+    except FormatError as exc:
+        if exc.field == "offset":
+            raise InputError(f"{file}: --offset {start} is past the end of the file ({len(data)} bytes)") from None
+        if exc.field == "length":
+            raise InputError(f"{file}: --length {count} at offset {start} runs past the end of the file "
+                             f"({len(data)} bytes)") from None
+        raise exc.with_source(str(file)) from None
     hexval = f"0x{value:0{(m.width + 3) // 4}x}"
     if as_json:
         typer.echo(json.dumps({
             "file": str(file), "model": m.name, "width": m.width, "offset": start,
-            "length": count, "word_swap": word_swap, "crc": value, "hex": hexval,
-            "bytes_le": m.digest_bytes(value, "little").hex(),
+            "length": len(data) - start if count is None else count, "word_swap": word_swap, "crc": value,
+            "hex": hexval, "bytes_le": m.digest_bytes(value, "little").hex(),
             "bytes_be": m.digest_bytes(value, "big").hex(),
         }, indent=2))
     else:

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from imgtool.cli.app import app
+from imgtool.cli.app import app, option_names
 
 
 @app.command("info")
@@ -40,25 +40,20 @@ def bin_cmd(
     crc_byteorder: str = typer.Option("little", "--crc-byteorder", help="Byte order of the appended CRC: little or big."),
 ) -> None:
     """Write the loadable content of ELF as a flat binary, Intel HEX, S-record or UF2."""
-    from imgtool.cli.params import parse_byte, parse_int
+    from imgtool.cli.params import parse_byte, parse_int, parse_max_gap
     from imgtool.elfinput import load_elf
     from imgtool.flatimage import FlatOptions, build_flat
     from imgtool.output import write_atomic
 
-    family = None
-    if uf2_family is not None:
-        from formats.uf2 import resolve_family
+    with option_names(format="--format", byteorder="--crc-byteorder", fill="--fill", pad_to="--pad-to",
+                      max_gap="--max-gap", family="--uf2-family"):
+        family = None
+        if uf2_family is not None:
+            from formats.uf2 import resolve_family
 
-        family = resolve_family(uf2_family)
-    opts = FlatOptions(
-        format=fmt,
-        pad_to=parse_int(pad_to, "--pad-to"),
-        fill=parse_byte(fill, "--fill"),
-        max_gap=None if max_gap == "any" else parse_int(max_gap, "--max-gap"),
-        include_bss=not no_bss,
-        uf2_family=family,
-        append_crc=append_crc,
-        crc_byteorder=crc_byteorder,
-    )
-    data = build_flat(load_elf(elf), opts)
+            family = resolve_family(uf2_family)
+        opts = FlatOptions(format=fmt, pad_to=parse_int(pad_to, "--pad-to"), fill=parse_byte(fill, "--fill"),
+                           max_gap=parse_max_gap(max_gap), include_bss=not no_bss, uf2_family=family,
+                           append_crc=append_crc, crc_byteorder=crc_byteorder)
+        data = build_flat(load_elf(elf), opts)
     write_atomic(output, data)

@@ -6,12 +6,13 @@ would run.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
-from imgtool.cli.app import hab_app
+from imgtool.cli.app import hab_app, option_names
 
 
 @hab_app.command("keygen")
@@ -26,9 +27,8 @@ def keygen_cmd(
 ) -> None:
     """Generate a development HAB PKI: SRK CA keys, CSF and IMG keys, SRK table and fuse hash."""
     from imgtool.errors import InputError
-    from imgtool.output import write_atomic
-    from signing.keys import KEY_TYPES, read_password_file
-    from signing.pki import generate_pki
+    from imgtool.hab import keygen
+    from signing.keys import KEY_TYPES, read_secret_file
 
     if key_type not in KEY_TYPES:
         raise InputError(f"--key-type {key_type}: use one of {', '.join(KEY_TYPES)}")
@@ -36,22 +36,9 @@ def keygen_cmd(
         raise InputError(f"--layout {layout}: use habtool or nxp")
     if password_file is not None and no_password:
         raise InputError("--password-file and --no-password exclude each other; give one")
-    password = read_password_file(password_file) if password_file is not None else None
-    for marker in ("SRK_1_key.pem", "SRK_1_crt.pem", "CSF_1_key.pem", "crts", "keys"):
-        if (folder / marker).exists():
-            raise InputError(f"{folder / marker}: exists; keys are never overwritten, choose an empty folder")
-    files = generate_pki(key_type=key_type, srks=srks, layout=layout, password=password, days=days)
-    existing = [rel for rel in files if (folder / rel).exists()]
-    if existing:
-        raise InputError(f"{folder / existing[0]}: exists; keys are never overwritten, choose an empty folder")
-    for rel in sorted({str(Path(r).parent) for r in files}):
-        try:
-            (folder / rel).mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise InputError(f"{folder / rel}: cannot create the folder ({exc.strerror})") from None
-    for rel, data in files.items():
-        private = rel.endswith(("_key.pem", "_key.der", "key_pass.txt"))
-        write_atomic(folder / rel, data, mode=0o600 if private else 0o644)
+    password = read_secret_file(password_file) if password_file is not None else None
+    with option_names(srks="--srks"):
+        keygen(folder, key_type=key_type, srks=srks, layout=layout, password=password, days=days)
 
 
 @hab_app.command("srk")
@@ -62,32 +49,18 @@ def srk_cmd(
     json_out: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
 ) -> None:
     """Build the SRK table and print the SRK hash as fuse words and U-Boot commands (never burns)."""
-    import json
-
     from formats.imx.srk import fuse_words
-    from imgtool.output import write_atomic
-    from signing.hab_srk import build_srk_table
-    from signing.keys import load_certificate
+    from imgtool.hab import fuse_text, srk_table
+    from imgtool.output import write_all_atomic
 
-    hashed = [i for i, c in enumerate(certs) if str(c).startswith("%")]
-    paths = [Path(str(c)[1:]) if str(c).startswith("%") else c for c in certs]
-    table = build_srk_table([load_certificate(p) for p in paths], [str(p) for p in paths], hash_only=hashed)
+    table = srk_table(certs)
     digest = table.hash()
-    write_atomic(output, table.build())
-    if fuse_out is not None:
-        write_atomic(fuse_out, digest)
-    words = fuse_words(digest)
+    write_all_atomic([(output, table.build())] + ([(fuse_out, digest)] if fuse_out is not None else []))
     if json_out:
         typer.echo(json.dumps({"srk_hash": digest.hex(), "table": str(output), "keys": len(table.entries),
-                               "fuse_words": [f"0x{w:08x}" for w in words], "bank": 3}, indent=2))
-        return
-    typer.echo(f"SRK hash: {digest.hex()}")
-    typer.echo("SRK fuse words (OCOTP bank 3, words 0-7, i.MX6/7):")
-    for i, w in enumerate(words):
-        typer.echo(f"  SRK_HASH[{i}] = 0x{w:08X}")
-    typer.echo("U-Boot commands (irreversible; check them against 'imgtool imx verify --srk-hash' first):")
-    for i, w in enumerate(words):
-        typer.echo(f"  fuse prog 3 {i} 0x{w:08x}")
+                               "fuse_words": [f"0x{w:08x}" for w in fuse_words(digest)], "bank": 3}, indent=2))
+    else:
+        typer.echo(fuse_text(digest), nl=False)
 
 
 @hab_app.command("events")
@@ -96,31 +69,7 @@ def events_cmd(
     json_out: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
 ) -> None:
     """Decode a HAB event log into status, reason, context and engine names."""
-    import json
+    from imgtool.hab import events_text, read_event_log
 
-    from formats.errors import FormatError
-    from formats.imx.habevents import parse_event_log
-    from imgtool.output import read_input
-
-    try:
-        log = parse_event_log(read_input(file))
-    except FormatError as exc:
-        raise exc.with_source(str(file)) from None
-    info = log.describe()
-    if json_out:
-        typer.echo(json.dumps(info, indent=2))
-        return
-    if info["config"] is not None:
-        typer.echo(f"HAB configuration: {info['config']}, state: {info['state']}")
-    if not info["events"]:
-        typer.echo("no HAB events")
-    for i, ev in enumerate(info["events"], 1):
-        typer.echo(f"event {i}: {ev['status']}  {ev['reason']}  {ev['context']}  {ev['engine']}  (HAB {ev['version']})")
-        if "assertion" in ev:
-            a = ev["assertion"]
-            typer.echo(f"  {a['type']}: 0x{a['address']:08x} + 0x{a['length']:x} is not authenticated "
-                       f"(the signed blocks must cover it)")
-        elif "command" in ev:
-            typer.echo(f"  failing command: {ev['command']['command']} ({ev['data']})")
-        elif ev["data"]:
-            typer.echo(f"  data: {ev['data']}")
+    info = read_event_log(file)
+    typer.echo(json.dumps(info, indent=2) if json_out else events_text(info), nl=json_out)

@@ -1,23 +1,14 @@
-"""``imgtool imx ...`` (i.MX boot images and HABv4) and ``imgtool boards``."""
+"""``imgtool imx build|sign|verify``: i.MX boot images and HABv4 signing."""
 
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from imgtool.cli.app import app, imx_app, warn
-
-
-def _default_output(elf: Path, suffix: str) -> Path:
-    return elf.with_suffix(suffix) if elf.suffix in (".elf", "") else elf.with_name(elf.name + suffix)
-
-
-def _sibling(path: Path, tag: str, suffix: str) -> Path:
-    return path.with_name(f"{path.stem}-{tag}{suffix}")
+from imgtool.cli.app import imx_app, option_names, warn
 
 
 @imx_app.command("build")
@@ -31,36 +22,14 @@ def imx_build(
     verbose: bool = typer.Option(False, "-v", "--verbose", help="Say which board and DCD were used."),
 ) -> None:
     """Build an i.MX boot image (IVT, boot data, DCD) from ELF, byte-compatible with mkimage -T imximage."""
-    from imgtool.elfinput import load_elf
-    from imgtool.imxbuild import build_imx_from_elf, sd_card_image, sdp_images
-    from imgtool.output import write_atomic
+    from imgtool.imxbuild import build_files
+    from imgtool.output import write_all_atomic
 
-    result = build_imx_from_elf(load_elf(elf), board_name=board, dcd_path=dcd, warn=warn)
-    out = output or _default_output(elf, ".imx")
-    outputs = [(out, result.imx)]
-    if sdp:
-        sdp_imx, dcd_bytes = sdp_images(result.imx)
-        outputs += [(_sibling(out, "sdp", ".imx"), sdp_imx), (_sibling(out, "sdp", ".dcd"), dcd_bytes)]
-    if sd_image is not None:
-        outputs.append((sd_image, sd_card_image(result.imx, result.board.boot_offset if result.board else 0x400)))
-    for path, data in outputs:
-        write_atomic(path, data)
+    files = build_files(elf, output=output, board_name=board, dcd_path=dcd, sdp=sdp, sd_image=sd_image, warn=warn)
+    write_all_atomic(files.outputs)
     if verbose:
-        typer.echo(f"board: {result.board.name if result.board else '(none, --dcd)'}; DCD: {result.cfg_origin}", err=True)
-
-
-@app.command("boards")
-def boards_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """List the board profiles (link address, DCD, CSF size, HAB engine)."""
-    from imgtool.boards import list_boards
-
-    boards = list_boards()
-    if as_json:
-        typer.echo(json.dumps([b.to_dict() for b in boards], indent=2))
-        return
-    typer.echo(f"{'board':<20} {'soc':<10} {'TEXT_START':>10} {'CSF':>7} {'engine':<7} description")
-    for b in boards:
-        typer.echo(f"{b.name:<20} {b.soc:<10} {b.text_start:#10x} {b.csf_size:#7x} {b.hab_engine:<7} {b.description}")
+        b = files.build
+        typer.echo(f"board: {b.board.name if b.board else '(none, --dcd)'}; DCD: {b.cfg_origin}", err=True)
 
 
 @imx_app.command("sign")
@@ -84,34 +53,21 @@ def imx_sign(
     verbose: bool = typer.Option(False, "-v", "--verbose", help="Print the SRK hash and the signing time."),
 ) -> None:
     """Build (for an ELF) and HABv4-sign an i.MX image; the result is verified before it is written."""
-    import os
-
-    from imgtool.errors import InputError
     from imgtool.imxsign import TokenOptions, sign_file
-    from imgtool.output import read_input, write_atomic
+    from imgtool.output import write_all_atomic
+    from signing.hab import parse_csf_version
 
-    tok = None
-    if pkcs11 is not None:
-        if not token:
-            raise InputError("--pkcs11 needs --token LABEL")
-        pin = read_input(pin_file).decode().splitlines()[0] if pin_file else os.environ.get("IMGTOOL_PKCS11_PIN")
-        if not pin:
-            raise InputError("--pkcs11: give the user PIN with --pin-file or IMGTOOL_PKCS11_PIN")
-        tok = TokenOptions(str(pkcs11), token, pin, csf_key_label, img_key_label)
-
-    m = re.fullmatch(r"4\.([0-5])", csf_version.strip())
-    if not m:
-        raise InputError(f"--csf-version: {csf_version!r}, expected 4.0 .. 4.5")
-    result = sign_file(file, keys_dir=keys, board_name=board, dcd_path=dcd, srk_index=srk_index, engine=engine,
-                       version=0x40 + int(m.group(1)), sdp=sdp, signing_time=signing_time,
-                       password_file=password_file, token=tok, warn=warn)
-    out = output or file.with_name(f"{file.stem}-signed.imx")
-    write_atomic(out, result.signed)
-    if result.sdp is not None:
-        write_atomic(_sibling(out, "sdp", ".imx"), result.sdp)
+    with option_names(srk_index="--srk-index", signing_time="--signing-time", password="--password-file",
+                      csf_version="--csf-version", token="--token", pin="--pin-file"):
+        tok = TokenOptions.find(pkcs11, token, pin_file, csf_key_label, img_key_label) if pkcs11 else None
+        result = sign_file(file, keys_dir=keys, output=output, board_name=board, dcd_path=dcd, srk_index=srk_index,
+                           engine=engine, version=parse_csf_version(csf_version), sdp=sdp, signing_time=signing_time,
+                           password_file=password_file, token=tok, warn=warn)
+    write_all_atomic(result.outputs)
     if verbose:
+        source = "--signing-time" if result.time_source == "option" else result.time_source
         typer.echo(f"SRK hash {result.srk_hash.hex()}; signingTime {result.signing_time.isoformat()} "
-                   f"(from {result.time_source})", err=True)
+                   f"(from {source})", err=True)
 
 
 @imx_app.command("verify")
@@ -123,11 +79,13 @@ def imx_verify(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Check a signed image offline: blocks cover IVT/DCD/boot data/entry, certificate chain, both CMS signatures, SRK hash."""
-    from imgtool.imxsign import expected_srk_hash, require_ok, verify_file
+    from imgtool.errors import InputError
+    from imgtool.imxsign import require_ok, verify_file
 
-    want_hash, want_table = expected_srk_hash(srk_hash=srk_hash, fuses=str(fuses) if fuses else None,
-                                              srk_table=str(srk_table) if srk_table else None)
-    report = verify_file(image, srk_hash=want_hash, srk_table=want_table)
+    if sum(x is not None for x in (srk_hash, fuses, srk_table)) > 1:
+        raise InputError("give only one of --srk-hash, --fuses and --srk-table")
+    with option_names(srk_hash="--srk-hash"):
+        report = verify_file(image, srk_hash=srk_hash, fuses=fuses, srk_table=srk_table)
     if as_json:
         typer.echo(json.dumps(dict(report.to_dict(), file=str(image)), indent=2))
     else:

@@ -1,15 +1,17 @@
 """Size analysis of Go ELF files: every byte labelled, totals that reconcile.
 
-Library entry points (the CLI ``imgtool size`` is a thin shell over them):
+Library entry points (the CLI ``imgtool size`` is a thin shell over
+:func:`imgtool.size.report.size_report` and :func:`imgtool.size.report.why_report`):
 
 * :func:`analyze_file` ``(path) -> (ElfFile, SizeReport)``;
 * :func:`document` ``(report) -> dict``: the versioned ``imgtool-size/1`` JSON document;
 * :func:`load_base` ``(path) -> dict``: a diff base, from an ELF or a saved JSON document.
 
-Modules: :mod:`.engine` (attribution), :mod:`.packages` (name and module rules),
-:mod:`.views` (tables, JSON, diff, budgets), :mod:`.regions` (memory-region usage and
-checks), :mod:`.render` (text/CSV), :mod:`.html`, :mod:`.why` (``--why PKG``: a
-shortest chain of direct calls to a package, :func:`imgtool.size.why.why_file`).
+Modules, each importing only those before it: :mod:`.packages` (name and module rules),
+:mod:`.engine` (attribution), :mod:`.views` (tables, JSON, diff), :mod:`.regions`
+(memory-region usage and checks), :mod:`.budget` (limits), :mod:`.render` (text/CSV),
+:mod:`.html`, :mod:`.why` (``--why PKG``: a shortest chain of direct calls to a
+package), :mod:`.report` (the pipeline: analysis, regions, budget, diff, rendering).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Memory regions: how much of each RAM/flash region an ELF fills, and what falls outside.
 
 The GNU ld ``--print-memory-usage`` report for a Go ELF. Regions come from a board
-profile (its ``[[ram]]`` tables) or from ``--region NAME=START:SIZE``; the bytes come
+profile (its ``[[ram]]`` tables) or from the user (``--region NAME=START:SIZE``, parsed by
+:func:`imgtool.cli.params.parse_region`); the bytes come
 from the PT_LOAD segments, trimmed to the sections they carry:
 
 * ``mem``: the segment's memory image at its VMA, from its first loaded section to
@@ -22,51 +23,19 @@ its LMA; :func:`region_usage` lists the ones that do not as violations.
 
 Public API::
 
-    parse_region(spec) -> RamRegion                    ValueError if malformed
     check_regions(regions) -> None                     ValueError on overlap/duplicate name
     region_usage(elf, regions, origin=..., enforced=True) -> dict   (JSON-able)
-    memory_map(elf, board=None, specs=(), packages=()) -> dict | None  InputError on bad regions
+    memory_map(elf, board=None, regions=(), packages=()) -> dict | None  InputError on bad regions
     find_region(usage, name) -> dict | None
 """
 
 from __future__ import annotations
 
-import re
 from typing import Iterable, Sequence
 
 from formats.elf import ElfFile
 from formats.loadimage import loaded_sections
-from imgtool.boards import RamRegion
-from imgtool.size.views import parse_size
-
-
-def parse_region(spec: str) -> RamRegion:
-    """``"ocram=0x00900000:128K"`` -> ``RamRegion("ocram", 0x900000, 0x20000)``.
-
-    START is an address (``0x...`` or decimal; size suffixes work too, ``2G``); SIZE
-    takes the suffixes of ``--budget`` (``K``, ``M``, ``G``, ``KiB``, ...).
-
-    Raises:
-        ValueError: not ``NAME=START:SIZE``, an empty name or one with characters other
-            than letters, digits, ``_.-``, a bad number, a zero size, or a region that
-            ends past the 64-bit address space.
-    """
-    name, eq, rest = spec.partition("=")
-    name = name.strip()
-    if name and not re.fullmatch(r"[A-Za-z0-9_.\-]+", name):
-        raise ValueError(f"region name {name!r}: use letters, digits, '_', '.' and '-' (it is also a --budget key)")
-    start_s, colon, size_s = rest.partition(":")
-    if not eq or not colon or not name or not start_s.strip() or not size_s.strip():
-        raise ValueError(f"region {spec!r} is not NAME=START:SIZE (e.g. ocram=0x00900000:128K)")
-    try:
-        start, size = parse_size(start_s), parse_size(size_s)
-    except ValueError as exc:
-        raise ValueError(f"region {spec!r}: {exc}") from None
-    if start < 0 or size <= 0:
-        raise ValueError(f"region {spec!r}: start must be >= 0 and size > 0")
-    if start + size > 1 << 64:
-        raise ValueError(f"region {spec!r}: ends past the 64-bit address space")
-    return RamRegion(name, start, size)
+from imgtool.boards import Board, RamRegion
 
 
 def check_regions(regions: Sequence[RamRegion]) -> None:
@@ -179,41 +148,32 @@ def region_usage(elf: ElfFile, regions: Sequence[RamRegion], *, origin: str = "-
     return {"origin": origin, "enforced": enforced, "rows": rows, "violations": violations}
 
 
-def memory_map(elf: ElfFile, board: str | None = None, specs: Sequence[str] = (),
+def memory_map(elf: ElfFile, board: Board | None = None, regions: Sequence[RamRegion] = (),
                packages: Iterable[str] = ()) -> dict | None:
     """The :func:`region_usage` of ``elf`` for the regions the user asked for.
 
-    ``board`` (a board name) gives its ``[[ram]]`` regions and ``specs``
-    (``NAME=START:SIZE`` strings) add regions; both are enforced. With neither, the board
-    is detected from the TamaGo board package in the ELF (as ``imx build`` does, from
-    the symbol table, plus ``packages``: e.g. the pclntab's packages of a stripped ELF)
-    and the result is a report only (``enforced`` False); None when no single board is
-    found.
+    ``board`` gives its ``[[ram]]`` regions and ``regions`` (the user's, e.g. from
+    ``--region``) add to them; both are enforced. With neither, the board is detected
+    from the TamaGo board package in the ELF (as ``imx build`` does, from the symbol
+    table, plus ``packages``: e.g. the pclntab's packages of a stripped ELF) and the
+    result is a report only (``enforced`` False); None when no single board is found.
 
     Raises:
-        InputError: an unknown board, a malformed ``--region``, overlapping regions or a
-            name given twice.
+        InputError: overlapping regions or a name given twice (names where the regions
+            came from).
     """
-    from imgtool.boards import detect_board, get_board
+    from imgtool.boards import detect_board
     from imgtool.errors import InputError
 
-    regions: list[RamRegion] = []
+    chosen: list[RamRegion] = []
     origin = []
     if board is not None:
-        try:
-            b = get_board(board)
-        except InputError as exc:
-            raise InputError(f"--board: {exc}") from None
-        regions += b.ram
-        origin.append(f"board {b.name}")
-    for spec in specs:
-        try:
-            regions.append(parse_region(spec))
-        except ValueError as exc:
-            raise InputError(f"--region: {exc}") from None
-    if specs:
+        chosen += board.ram
+        origin.append(f"board {board.name}")
+    if regions:
+        chosen += regions
         origin.append("--region")
-    if board is None and not specs:
+    if board is None and not regions:
         try:
             b = detect_board({*elf.iter_package_paths(), *packages}, elf.text_start)
         except InputError:  # ambiguous: a report is optional, so say nothing
@@ -223,10 +183,10 @@ def memory_map(elf: ElfFile, board: str | None = None, specs: Sequence[str] = ()
         return region_usage(elf, b.ram, origin=f"board {b.name}, detected from the ELF; report only",
                             enforced=False)
     try:
-        check_regions(regions)
+        check_regions(chosen)
     except ValueError as exc:
         raise InputError(f"memory regions ({', '.join(origin)}): {exc}") from None
-    return region_usage(elf, regions, origin=", ".join(origin))
+    return region_usage(elf, chosen, origin=", ".join(origin))
 
 
 def find_region(usage: dict | None, name: str) -> dict | None:

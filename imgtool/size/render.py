@@ -78,7 +78,7 @@ def diff_table(sections: dict[str, list[dict]], top: int) -> str:
 
 
 def budget_table(rows: list[dict]) -> str:
-    """The ``--budget`` result (rows of :func:`imgtool.size.views.check_budget`), bytes."""
+    """The ``--budget`` result (rows of :func:`imgtool.size.budget.check_budget`), bytes."""
     out = [f"{'budget':<32} {'limit':>10} {'used':>10} {'over':>10}  status"]
     for r in rows:
         key = r["key"] + (f" ({r['percent']:g}%)" if "percent" in r else "")

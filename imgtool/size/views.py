@@ -1,5 +1,5 @@
 """Views of a :class:`SizeReport`: the three reconciling byte views, grouped tables,
-the versioned JSON document, diffs and budgets.
+the versioned JSON document and diffs (budgets: :mod:`imgtool.size.budget`).
 
 A table row is a dict: ``name``, ``kind`` (package, module, section, segment, symbol,
 file, pclntab), ``class`` (module class, when known), and byte counts ``flash``, ``ram``,
@@ -9,9 +9,6 @@ memory image: the sum of the five categories), ``file`` (bytes of the ELF file) 
 """
 
 from __future__ import annotations
-
-import re
-from fractions import Fraction
 
 from formats.loadimage import loaded_sections
 from imgtool.size.engine import CATEGORIES, UNKNOWN, Piece, SizeReport
@@ -172,100 +169,3 @@ def diff(new: dict, base: dict, kind: str) -> list[dict]:
         if d:
             out.append({"name": name, "base": a.get(name, 0), "new": b.get(name, 0), "delta": d})
     return sorted(out, key=lambda x: (-abs(x["delta"]), x["name"]))
-
-
-# ------------------------------------------------------------------------------ budgets
-_UNITS = {"": 1, "B": 1, "K": 1024, "KB": 1024, "KIB": 1024, "M": 1 << 20, "MB": 1 << 20, "MIB": 1 << 20,
-          "G": 1 << 30, "GB": 1 << 30, "GIB": 1 << 30}
-
-
-def parse_size(text: str) -> int:
-    """``"40K"``, ``"1M"``, ``"0x1000"``, ``"1.5M"`` -> bytes.
-
-    Raises:
-        ValueError: not a size.
-    """
-    m = re.fullmatch(r"\s*(?:0[xX]([0-9a-fA-F]+)|([0-9]+)(?:\.([0-9]+))?\s*([kKmMgG]?(?:[iI]?[bB])?))\s*", text)
-    if not m:
-        raise ValueError(f"bad size {text!r} (expected e.g. 40K, 1M, 1.5M, 262144, 0x40000)")
-    if m.group(1) is not None:
-        return int(m.group(1), 16)
-    unit = _UNITS.get(m.group(4).upper())
-    if unit is None:
-        raise ValueError(f"bad size {text!r} (expected e.g. 40K, 1M, 1.5M, 262144, 0x40000)")
-    value = Fraction(int(m.group(2) + (m.group(3) or "")), 10 ** len(m.group(3) or "")) * unit
-    if value.denominator != 1:
-        raise ValueError(f"bad size {text!r}: not a whole number of bytes")
-    return int(value)
-
-
-class Percent(Fraction):
-    """A budget limit in percent of a region's size (``region:ddr=90%``), exact."""
-
-
-def parse_budget(spec: str) -> list[tuple[str, int | Percent]]:
-    """``flash=1M,ram=256K,pkg:fmt=40K,mod:std=2M,region:ddr=90%,text=...`` -> [(key, limit)].
-
-    Limits are bytes (int), or a :class:`Percent` for ``region:NAME=P%``.
-
-    Raises:
-        ValueError: a malformed entry, or a percentage on a key that is not a region.
-    """
-    out: list[tuple[str, int | Percent]] = []
-    for part in filter(None, (p.strip() for p in spec.split(","))):
-        if "=" not in part:
-            raise ValueError(f"budget entry {part!r} is not KEY=SIZE")
-        k, v = part.rsplit("=", 1)
-        k = k.strip()
-        if not (k in ("flash", "ram", "file", "flash_image", "memory", *CATEGORIES)
-                or (k.startswith(("pkg:", "mod:", "region:")) and k.split(":", 1)[1])):
-            raise ValueError(f"budget key {k!r}: expected flash, ram, text, rodata, pclntab, data, bss, file, "
-                             "pkg:PATH, mod:PATH or region:NAME")
-        if v.strip().endswith("%"):
-            if not k.startswith("region:"):
-                raise ValueError(f"budget {part!r}: a percentage needs a region:NAME key")
-            if not re.fullmatch(r"\s*[0-9]+(\.[0-9]+)?\s*", v.strip()[:-1]):
-                raise ValueError(f"budget {part!r}: bad percentage (expected e.g. 90% or 99.5%)")
-            pct = Fraction(v.strip()[:-1].strip())
-            if not 0 <= pct <= 100:
-                raise ValueError(f"budget {part!r}: percentage outside 0..100")
-            out.append((k, Percent(pct)))
-        else:
-            out.append((k, parse_size(v)))
-    return out
-
-
-def check_budget(doc: dict, budget: list[tuple[str, int | Percent]]) -> list[dict]:
-    """Rows ``key``, ``limit``, ``used``, ``over`` (bytes; negative = headroom), ``ok``;
-    a ``region:`` row with a percentage limit also has ``percent`` (the limit in bytes is
-    that share of the region size, rounded down). ``region:NAME`` is the ``used`` bytes of
-    the region in ``doc["regions"]`` (see :mod:`imgtool.size.regions`).
-
-    Raises:
-        ValueError: a ``region:`` key names no region of the document (or it has none).
-    """
-    from imgtool.size.regions import find_region
-
-    pk = {x["name"]: x for x in doc["packages"]}
-    md = {x["name"]: x for x in doc["modules"]}
-    out = []
-    for key, limit in budget:
-        extra = {}
-        if key.startswith("pkg:"):
-            used = pk.get(key[4:], {}).get("mem", 0)
-        elif key.startswith("mod:"):
-            used = md.get(key[4:], {}).get("mem", 0)
-        elif key.startswith("region:"):
-            row = find_region(doc.get("regions"), key[7:])
-            if row is None:
-                known = ", ".join(r["name"] for r in (doc.get("regions") or {}).get("rows", [])) or "none"
-                raise ValueError(f"budget key {key!r}: no such memory region (regions: {known}; "
-                                 "give --board or --region)")
-            used = row["used"]
-            if isinstance(limit, Percent):
-                extra["percent"] = float(limit)
-                limit = int(row["size"] * Fraction(limit) / 100)  # exact, rounded down
-        else:
-            used = doc["totals"][key]
-        out.append({"key": key, "limit": limit, "used": used, "over": used - limit, "ok": used <= limit, **extra})
-    return out

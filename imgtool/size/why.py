@@ -129,8 +129,8 @@ class CallGraph:
                 a call decoder.
         """
         if elf.arch not in ARCHES:
-            raise InputError(f"{elf.source}: --why has no call decoder for {elf.arch} "
-                             f"(supported: {', '.join(ARCHES)})")
+            raise InputError(f"{elf.source}: no call decoder for {elf.arch} "
+                             f"(supported: {', '.join(ARCHES)})", field="why")
         tab = locate(elf).pclntab
         funcs = tab.funcs
         if not funcs:
@@ -235,13 +235,13 @@ def why(elf: ElfFile, pattern: str, graph: CallGraph | None = None) -> WhyReport
     """
     pattern = pattern.strip()
     if not pattern or pattern == "/...":
-        raise InputError("--why: expected a package path such as crypto/sha256 or net/http/...")
+        raise InputError("expected a package path such as crypto/sha256 or net/http/...", field="why")
     g = graph or CallGraph.build(elf)
     goal = g.matcher(pattern)
     mine = [i for i in range(len(g.names)) if goal(i)]
     if not mine:
-        raise InputError(f"--why: package {pattern} has no functions in {elf.source or 'the ELF'}"
-                         f"{_inlined(g, pattern) or _suggest(g, pattern)}")
+        raise InputError(f"package {pattern} has no functions in {elf.source or 'the ELF'}"
+                         f"{_inlined(g, pattern) or _suggest(g, pattern)}", field="why")
     rep = WhyReport(pattern, elf.arch, len(mine), nfuncs=len(g.names), ncalls=sum(map(len, g.edges)))
     inits = [i for i, nm in enumerate(g.names) if _INIT.fullmatch(nm.rsplit("/", 1)[-1])]
     main = [i for i, nm in enumerate(g.names) if nm == "main.main"]
