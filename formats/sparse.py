@@ -201,17 +201,36 @@ class SparseImage:
     def chunks(self, chunk_size: int = CHUNK) -> Iterator[memoryview]:
         """The dense content as consecutive chunks of at most ``chunk_size`` bytes (holes as
         zero chunks from one shared buffer): for writing a raw file or hashing."""
+        return self.iter_range(0, self.size, chunk_size)
+
+    def iter_range(self, offset: int, length: int, chunk_size: int = CHUNK) -> Iterator[memoryview]:
+        """The dense bytes of ``[offset, offset + length)`` as consecutive chunks of at most
+        ``chunk_size`` bytes, zero chunks where no extent is; nothing is copied.
+
+        Raises:
+            FormatError: the range is not inside the image.
+        """
+        if offset < 0 or length < 0 or offset + length > self.size:
+            raise FormatError(f"range of {length} bytes at 0x{offset:x} is outside the {self.size}-byte image",
+                              offset=offset)
         chunk_size = max(1, min(chunk_size, CHUNK))
-        for _, n, d in self.segments():
-            if d is None:
-                while n > 0:
-                    k = min(n, chunk_size)
-                    yield memoryview(_ZEROS)[:k]
-                    n -= k
+        end = offset + length
+        pos = offset
+        i = max(0, bisect.bisect_right(self._offsets, offset) - 1)
+        while pos < end:
+            if i < len(self._offsets) and self._offsets[i] + len(self._data[i]) <= pos:
+                i += 1
+                continue
+            if i < len(self._offsets) and self._offsets[i] <= pos:
+                o, d = self._offsets[i], self._data[i]
+                stop, src = min(end, o + len(d)), memoryview(d)
             else:
-                mv = memoryview(d)
-                for i in range(0, n, chunk_size):
-                    yield mv[i:i + chunk_size]
+                stop = min(end, self._offsets[i]) if i < len(self._offsets) else end
+                src = None
+            while pos < stop:
+                k = min(stop - pos, chunk_size)
+                yield memoryview(_ZEROS)[:k] if src is None else src[pos - o:pos - o + k]
+                pos += k
 
     def to_bytes(self) -> bytes:
         """The whole image as bytes. Only for small images (tests, a FAT volume of a few MB)."""
