@@ -259,3 +259,26 @@ def test_parser_on_random_bytes_raises_only_format_errors(data, sign):
         read_all(data)
     except FormatError as exc:
         assert exc.field
+
+
+def sd_card(epoch: int) -> tuple[SparseImage, fat.FatVolume, int]:
+    """An SD card as the Raspberry Pi builder composes it, IDs derived from the epoch."""
+    (start, count), = mbr.plan(64 * MIB, [None])
+    vol = fat.build(FILE_SETS["rpi"], size=count * 512, fat_type=32, hidden_sectors=start, timestamp=epoch,
+                    volume_id=epoch & 0xFFFFFFFF, label="BOOT")
+    disk = mbr.build_disk(64 * MIB, [mbr.MbrPartition(mbr.TYPE_FAT32_LBA, start, count, True)], contents=[vol],
+                          disk_signature=(epoch * 2654435761) & 0xFFFFFFFF)
+    return disk, fat.parse(vol), start * 512
+
+
+def test_sd_card_epochs_differ_only_in_times_and_ids():
+    a, v, base = sd_card(T0)
+    assert sd_card(T0)[0].extents == a.extents
+    b, _, _ = sd_card(T0 + 3 * 86400 + 7)
+    dirs = [(base + v.cluster_offset(c), v.cluster_size) for c in v.chain(v.boot_sector.BPB_RootClus)]
+    allowed_ids = set(range(440, 444)) | {base + s * 512 + k for s in (0, 6) for k in range(67, 71)}
+    diffs = [o + k for (o, d), (_, d2) in zip(a.extents, b.extents) for k in range(len(d)) if d[k] != d2[k]]
+    assert {o for o in diffs if o in allowed_ids} and {o for o in diffs if o not in allowed_ids}
+    for off in diffs:
+        assert off in allowed_ids or (any(s <= off < s + n for s, n in dirs) and (off - base) % 32 in
+                                      {13, 14, 15, 16, 17, 18, 19, 22, 23, 24, 25}), off
