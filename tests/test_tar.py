@@ -240,3 +240,16 @@ def test_reader_on_random_bytes_raises_only_format_errors(blob, gz):
         tar.parse(blob)
     except FormatError as exc:
         assert exc.field
+
+
+def test_parallel_gzip_is_one_valid_stream_whatever_the_workers():
+    data = pseudo(3 * tar.GZIP_PIECE + 12345, "gz") + bytes(2 * tar.GZIP_PIECE) + b"tail" * 9000
+    outs = {w: b"".join(tar.gzip_stream([data[i:i + 70001] for i in range(0, len(data), 70001)], workers=w))
+            for w in (1, 2, 5)}
+    assert outs[1] == outs[2] == outs[5]
+    assert gzip.decompress(outs[1]) == data
+    assert b"".join(tar.gzip_stream([data], workers=3)) == outs[1]  # chunking does not matter either
+    gz = need("gzip")
+    assert subprocess.run([gz, "-t"], input=outs[1]).returncode == 0
+    # pieces cost almost nothing in size against one serial zlib stream
+    assert len(outs[1]) <= len(gzip.compress(data, 6)) * 1.01
