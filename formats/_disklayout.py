@@ -7,12 +7,35 @@ the table leaves usable.
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+import hashlib
+import uuid
+from typing import Optional, Sequence, Union
 
 from formats.errors import FormatError
 from formats.sparse import SparseImage
 
 MIB = 1 << 20
+
+#: The namespace of every identifier imgtool derives from a seed (RFC 9562 name-based).
+NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:imgtool:disk")
+
+Seed = Union[bytes, str, int]
+
+
+def seed_digest(seed: Seed, *names: Union[str, int], namespace: uuid.UUID = NAMESPACE) -> bytes:
+    """``SHA-256(namespace.bytes + name)``, ``name`` = ``seed`` (an int as its decimal text,
+    a str as UTF-8) then each of ``names``, joined with ``/``: RFC 9562 Appendix B.2's
+    name-based hashing, the source of every derived GUID, signature and volume ID."""
+    if isinstance(seed, int):
+        seed = str(seed)
+    raw = seed.encode() if isinstance(seed, str) else bytes(seed)
+    return hashlib.sha256(namespace.bytes + b"/".join([raw, *(str(n).encode() for n in names)])).digest()
+
+
+def id32_from_seed(seed: Seed, purpose: str) -> int:
+    """A non-zero 32-bit identifier derived from ``seed`` for ``purpose`` (the first four
+    digest bytes, little-endian; 1 if they are all zero, as 0 means "none" to readers)."""
+    return int.from_bytes(seed_digest(seed, purpose)[:4], "little") or 1
 
 
 def plan(sizes: Sequence[Optional[int]], *, first_lba: int, end_lba: int, sector_size: int,

@@ -50,6 +50,7 @@ from typing import Iterable, Mapping, Optional, Sequence, Union
 
 from construct import Bytes, Int8ul, Int16ul, Int32ul, Struct
 
+from formats import _disklayout
 from formats.errors import FormatError
 from formats.sparse import Buffer, SparseImage, reader
 
@@ -189,12 +190,18 @@ _FAT_EPOCH = _dt.datetime(1980, 1, 1, tzinfo=_dt.timezone.utc)
 _FAT_LAST = _dt.datetime(2107, 12, 31, 23, 59, 59, tzinfo=_dt.timezone.utc)
 
 
+def volume_id_from_seed(seed: Union[bytes, str, int]) -> int:
+    """A non-zero BS_VolID derived from ``seed`` (SOURCE_DATE_EPOCH and/or a content hash):
+    SHA-256 name-based, as :func:`formats.gpt.guid_from_seed`."""
+    return _disklayout.id32_from_seed(seed, "fat-volume-id")
+
+
 def fat_type_for_clusters(count: int) -> int:
     """fatgen103's rule: fewer than 4085 clusters is FAT12, fewer than 65525 FAT16, else FAT32."""
     return 12 if count < 4085 else 16 if count < 65525 else 32
 
 
-__all__.append("fat_type_for_clusters")
+__all__ += ["fat_type_for_clusters", "volume_id_from_seed"]
 
 
 # -- times --------------------------------------------------------------------------------
@@ -453,29 +460,36 @@ class _Dir:
     entries: list = field(default_factory=list)
 
 
-def _tree(files: Mapping[str, Union[Buffer, SparseImage]]) -> _Dir:
+def _tree(files: Mapping[str, Union[Buffer, SparseImage, None]]) -> _Dir:
+    """The folder tree of ``files``; a path ending in ``/`` is a (possibly empty) folder.
+    Folder names match case-insensitively (the first spelling is kept); file names must
+    be unique case-insensitively."""
     root = _Dir("")
-    seen: dict[tuple, str] = {}
+    kinds: dict[tuple, object] = {}  # upper-cased path -> _Dir, or "file"
     for path, content in files.items():
-        parts = [p for p in str(path).replace("\\", "/").strip("/").split("/")]
+        text = str(path).replace("\\", "/")
+        parts = text.strip("/").split("/")
+        leaf_is_dir = text.endswith("/")
         node = root
         for i, part in enumerate(parts):
-            _check_name(part, path)
+            _check_name(part, str(path))
             key = tuple(p.upper() for p in parts[:i + 1])
-            last = i == len(parts) - 1
-            if key in seen and (last or seen[key] == "file"):
+            is_file = i == len(parts) - 1 and not leaf_is_dir
+            have = kinds.get(key)
+            if have is not None and (is_file or have == "file"):
                 raise FormatError(f"path {path!r} clashes with another entry named {'/'.join(parts[:i + 1])!r} "
                                   "(FAT names are case-insensitive; a name is a file or a folder)", field="path")
-            if last:
-                seen[key] = "file"
-                img = content if isinstance(content, SparseImage) else SparseImage.from_bytes(content)
+            if is_file:
+                kinds[key] = "file"
+                img = content if isinstance(content, SparseImage) else SparseImage.from_bytes(content or b"")
                 if img.size > 0xFFFFFFFF:
                     raise FormatError(f"file {path!r} is {img.size} bytes, FAT stores at most 4 GiB - 1",
                                       field="DIR_FileSize")
                 node.files[part] = img
             else:
-                seen[key] = "dir"
-                node = node.dirs.setdefault(part, _Dir(part, node))
+                if have is None:
+                    have = kinds[key] = node.dirs[part] = _Dir(part, node)
+                node = have  # type: ignore[assignment]
     return root
 
 
@@ -614,8 +628,10 @@ def build(files: Mapping[str, Union[Buffer, SparseImage]], *, size: Optional[int
 
     Args:
         files: ``{"EFI/BOOT/BOOTX64.EFI": bytes, "config.txt": bytes, ...}``: paths with
-            ``/`` separators (folders are implied), contents as bytes or
-            :class:`~formats.sparse.SparseImage`. Names are case-insensitively unique.
+            ``/`` separators (folders are implied; a key ending in ``/`` makes a folder,
+            e.g. an empty one, its value ignored), contents as bytes or
+            :class:`~formats.sparse.SparseImage`. File names are case-insensitively
+            unique; folder names that differ only in case are one folder.
         size: volume size in bytes (a multiple of 512); ``None`` = :func:`min_size`.
         fat_type: 12, 16 or 32 to force the type; ``None`` chooses by size.
         label: volume label (up to 11 short-name characters, upper-cased), in the boot

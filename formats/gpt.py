@@ -32,7 +32,6 @@ nothing else.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from dataclasses import dataclass, field
 from typing import Optional, Sequence, Union
@@ -117,7 +116,6 @@ GPT_ENTRY = Struct(
     "PartitionName" / Bytes(2 * _NAME_UNITS),
 )
 
-_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:imgtool:gpt")
 #: Largest entry array parse() reads (the spec's minimum is 16 KiB; sgdisk allows more).
 _MAX_ARRAY = 1 << 20
 
@@ -127,7 +125,7 @@ def _crc32(data: bytes) -> int:
 
 
 def guid_from_seed(seed: Union[bytes, str, int], *names: Union[str, int],
-                   namespace: uuid.UUID = _NAMESPACE) -> uuid.UUID:
+                   namespace: uuid.UUID = _disklayout.NAMESPACE) -> uuid.UUID:
     """A GUID derived from ``seed`` and ``names``: RFC 9562 UUIDv8 (name-based, SHA-256:
     the first 16 bytes of ``SHA-256(namespace.bytes + name)`` with the version nibble 8
     and variant bits 10), ``name`` = ``seed`` then ``"/"``-joined ``names`` as UTF-8.
@@ -135,11 +133,7 @@ def guid_from_seed(seed: Union[bytes, str, int], *names: Union[str, int],
     ``guid_from_seed(seed, "disk")`` and ``guid_from_seed(seed, "partition", 1)`` are the
     GUIDs :func:`build` uses. An int seed is its decimal text (SOURCE_DATE_EPOCH).
     """
-    if isinstance(seed, int):
-        seed = str(seed)
-    raw = seed.encode() if isinstance(seed, str) else bytes(seed)
-    name = b"/".join([raw, *(str(n).encode() for n in names)])
-    h = bytearray(hashlib.sha256(namespace.bytes + name).digest()[:16])
+    h = bytearray(_disklayout.seed_digest(seed, *names, namespace=namespace)[:16])
     h[6] = (h[6] & 0x0F) | 0x80
     h[8] = (h[8] & 0x3F) | 0x80
     return uuid.UUID(bytes=bytes(h))

@@ -54,6 +54,7 @@ __all__ = [
     "encode_chs",
     "decode_chs",
     "fat_partition_type",
+    "signature_from_seed",
     "build",
     "build_disk",
     "plan",
@@ -122,6 +123,12 @@ def decode_chs(raw: bytes) -> tuple[int, int, int]:
     """Inverse of :func:`encode_chs`."""
     h, sc, cl = raw
     return cl | (sc & 0xC0) << 2, h, sc & 0x3F
+
+
+def signature_from_seed(seed: Union[bytes, str, int]) -> int:
+    """A non-zero UniqueMBRDiskSignature derived from ``seed`` (SOURCE_DATE_EPOCH and/or a
+    content hash): SHA-256 name-based, as :func:`formats.gpt.guid_from_seed`."""
+    return _disklayout.id32_from_seed(seed, "mbr-disk-signature")
 
 
 def fat_partition_type(fat_bits: int) -> int:

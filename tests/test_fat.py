@@ -282,3 +282,11 @@ def test_sd_card_epochs_differ_only_in_times_and_ids():
     for off in diffs:
         assert off in allowed_ids or (any(s <= off < s + n for s, n in dirs) and (off - base) % 32 in
                                       {13, 14, 15, 16, 17, 18, 19, 22, 23, 24, 25}), off
+
+
+def test_folders_empty_and_case_merged(tmp_path):
+    img = fat.build({"EFI/BOOT/a": b"1", "efi/boot/b": b"2", "empty/": None}, timestamp=T0)
+    assert [e.path for e in fat.parse(img).walk()] == ["EFI", "EFI/BOOT", "EFI/BOOT/a", "EFI/BOOT/b", "empty"]
+    path = write(img, tmp_path / "v.img")
+    assert run(need("fsck.vfat"), "-n", path).returncode == 0
+    assert "::/empty/" in run(need("mdir"), "-i", path, "-/", "-b", "::", env=MTOOLS_ENV).stdout.split()

@@ -182,3 +182,13 @@ def test_parse_of_random_bytes_raises_only_format_errors(data):
         gpt.parse(data)
     except FormatError as exc:
         assert exc.field
+
+
+def test_32_bit_ids_from_seed():
+    from formats import fat
+    assert mbr.signature_from_seed(T_SEED) == mbr.signature_from_seed(str(T_SEED)) != 0
+    assert fat.volume_id_from_seed(T_SEED) != mbr.signature_from_seed(T_SEED)
+    assert fat.volume_id_from_seed(T_SEED) != fat.volume_id_from_seed(T_SEED + 1)
+
+
+T_SEED = 1700000000
