@@ -99,11 +99,10 @@ def write_sparse_atomic(path: str | os.PathLike[str], image, mode: int = 0o644, 
         InputError: the folder does not exist or cannot be written (nothing is left behind).
     """
     target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise InputError(f"{target}: cannot write: folder {folder} does not exist")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    try:  # the temp file goes beside the target, so the rename cannot cross file systems
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except FileNotFoundError:
+        raise InputError(f"{target}: cannot write: folder {target.parent} does not exist") from None
     except OSError as exc:
         raise InputError(f"{target}: cannot write: {exc.strerror}") from None
     total, done = image.data_size, 0
