@@ -46,7 +46,7 @@ import datetime as _dt
 import struct
 from array import array
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Optional, Sequence, Union
+from typing import Mapping, Optional, Sequence, Union
 
 from construct import Bytes, Int8ul, Int16ul, Int32ul, Struct
 

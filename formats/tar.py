@@ -107,6 +107,7 @@ class TarMember:
 
     @property
     def image(self) -> SparseImage:
+        """``data`` as a :class:`~formats.sparse.SparseImage`."""
         return self.data if isinstance(self.data, SparseImage) else SparseImage.from_bytes(self.data)
 
 
@@ -207,16 +208,17 @@ def member_headers(member: TarMember) -> tuple[bytes, list[tuple[int, int]]]:
     return b"".join(out), [(o, n) for o, n in smap if n]
 
 
-def _member_size(member: TarMember) -> int:
-    headers, regions = member_headers(member)
-    data = sum(n for _, n in regions)
-    return len(headers) + data + (-data % BLOCK)
+def _archive_size(plan: Sequence[tuple[bytes, list[tuple[int, int]]]], record_size: int) -> int:
+    n = 2 * BLOCK
+    for headers, regions in plan:
+        data = sum(k for _, k in regions)
+        n += len(headers) + data + (-data % BLOCK)
+    return n + (-n % record_size)
 
 
 def archive_size(members: Sequence[TarMember], *, record_size: int = RECORD_SIZE) -> int:
     """Bytes of the uncompressed archive :func:`stream` writes (the progress total)."""
-    n = sum(_member_size(m) for m in members) + 2 * BLOCK
-    return n + (-n % record_size)
+    return _archive_size([member_headers(m) for m in members], record_size)
 
 
 def stream(members: Sequence[TarMember], *, record_size: int = RECORD_SIZE,
@@ -235,7 +237,7 @@ def stream(members: Sequence[TarMember], *, record_size: int = RECORD_SIZE,
         FormatError: from :func:`member_headers` (before anything is yielded).
     """
     plan = [(m, *member_headers(m)) for m in members]
-    total = archive_size(members, record_size=record_size)
+    total = _archive_size([(h, r) for _, h, r in plan], record_size)
     done = 0
 
     def tick(n: int) -> None:
