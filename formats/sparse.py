@@ -174,7 +174,7 @@ class SparseImage:
         """
         if offset < 0 or length < 0 or offset + length > self.size:
             raise FormatError(f"read of {length} bytes at 0x{offset:x} is outside the {self.size}-byte image",
-                              offset=offset)
+                              field="image", offset=offset)
         out = bytearray(length)
         end = offset + length
         i = max(0, bisect.bisect_right(self._offsets, offset) - 1)
@@ -308,7 +308,7 @@ class _BytesReader:
     def read(self, offset: int, length: int) -> bytes:
         if offset < 0 or length < 0 or offset + length > self.size:
             raise FormatError(f"read of {length} bytes at 0x{offset:x} is outside the {self.size}-byte input",
-                              offset=offset)
+                              field="input", offset=offset)
         return bytes(self._mv[offset:offset + length])
 
 

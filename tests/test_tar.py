@@ -64,9 +64,14 @@ def test_byte_identical_to_gnu_tar(image_dir, name):
     assert ours({name: IMAGES[name]}) == ref
 
 
-def test_several_members_byte_identical(image_dir):
+def test_several_members_byte_identical(image_dir, tmp_path):
     names = ["disk.raw", "dense.bin", "many.raw"]
-    assert ours({n: IMAGES[n] for n in names}) == _gnu(need("tar"), image_dir, names, ())
+    archive = ours({n: IMAGES[n] for n in names})
+    assert archive == _gnu(need("tar"), image_dir, names, ())
+    (tmp_path / "a.tar").write_bytes(archive)
+    listing = [ln.split() for ln in run(need("tar"), "-tvf", tmp_path / "a.tar", env=UTC).stdout.splitlines()]
+    assert [(ln[0], ln[1], int(ln[2]), ln[5]) for ln in listing] == \
+        [("-rw-r-----", "builder/staff", IMAGES[n].size, n) for n in names]
 
 
 def test_sparse_headers():
