@@ -1,5 +1,7 @@
 """Build glue for the C core (``formats._accel``).
 
+The engines are plain C files without ``Python.h`` (``crc_engine.c``, ``pe_checksum.c``,
+``reloc_walk.c``); ``_accel.c`` and ``_accel_reloc.c`` bind them to CPython.
 The extension is optional: where no C compiler is available the build still succeeds and
 ``formats`` falls back to its pure-Python twin, which gives identical results.
 """
@@ -10,10 +12,22 @@ setup(
     ext_modules=[
         Extension(
             "formats._accel",
-            sources=["formats/_accel.c", "formats/_accel_reloc.c"],
-            depends=["formats/_accel.h"],
+            sources=[
+                "formats/_accel.c",
+                "formats/_accel_reloc.c",
+                "formats/crc_engine.c",
+                "formats/pe_checksum.c",
+                "formats/reloc_walk.c",
+            ],
+            depends=[
+                "formats/_accel.h",
+                "formats/byteorder.h",
+                "formats/crc_engine.h",
+                "formats/pe_checksum.h",
+                "formats/reloc_walk.h",
+            ],
             optional=True,
-            extra_compile_args=["-O3", "-std=c11"],
+            extra_compile_args=["-O3", "-std=c11", "-fvisibility=hidden"],
         )
     ]
 )

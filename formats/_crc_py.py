@@ -2,7 +2,7 @@
 
 Same constructor, methods and results as the C engine; used when the extension is not
 built, when ``IMGTOOL_PURE_PYTHON=1`` is set, or when the tier ``"python"`` is asked for.
-It keeps the same register convention as the C code (see ``formats/_accel.c``):
+It keeps the same register convention as the C code (see ``formats/crc_engine.c``):
 
 * ``refin`` false: the register is left-aligned in 64 bits, so with
   ``G' = G * x**(64 - width)`` it is a 64-bit CRC with polynomial ``G'``;

@@ -32,7 +32,8 @@ from formats.imx.image import (
     layout,
     parse_imx,
 )
-from imgtool.boards import Board, resolve_dcd_cfg
+from imgtool.boards import Board
+from imgtool.boards.imxcfg import resolve_dcd_cfg
 from imgtool.errors import InputError
 
 #: Estimated CSF sizes in bytes (reference/imx-hab.md §3.9: habtool embeds the signer
@@ -311,7 +312,8 @@ def build_imx_from_elf(
             TEXT_START differs from the board's; the payload does not fit the board's RAM;
             a DCD over the limit or misaligned (names the line).
     """
-    from imgtool.boards import detect_board, get_board, list_boards, tamago_version
+    from imgtool.boards import detect_board, get_board, list_boards
+    from imgtool.boards.imxcfg import tamago_version
     from imgtool.elfinput import require_arch
 
     require_arch(elf, ("arm",), "imx build")

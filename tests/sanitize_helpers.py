@@ -1,6 +1,6 @@
 """Build the C core with AddressSanitizer and UBSan and run a script against it.
 
-``run_sanitized(tmp_path, script, *args)`` compiles every ``formats/_accel*.c`` into a
+``run_sanitized(tmp_path, script, *args)`` compiles every ``formats/*.c`` into a
 sanitized extension, runs ``script`` (Python source; ``sys.argv[1]`` is the extension's
 path, the rest are ``args``) with libasan preloaded, and fails the test on any
 sanitizer report. The script is expected to load the extension as ``formats._accel``
@@ -43,7 +43,7 @@ def run_sanitized(tmp_path: Path, script: str, *args: str) -> subprocess.Complet
     if not os.path.isabs(libasan) or not os.path.exists(libasan):
         pytest.fail("libasan is needed for the sanitizer build (Debian gcc ships it)", pytrace=False)
     so = tmp_path / ("_accel_san" + sysconfig.get_config_var("EXT_SUFFIX"))
-    sources = [str(p) for p in sorted((REPO / "formats").glob("_accel*.c"))]
+    sources = [str(p) for p in sorted((REPO / "formats").glob("*.c"))]
     cmd = [
         gcc, "-shared", "-fPIC", "-O2", "-g", "-std=c11", "-Wall", "-Werror",
         "-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer",

@@ -7,14 +7,8 @@ import pytest
 from formats.gobuildinfo import BuildInfo, Module
 from formats.imx.cfg import CfgEntry, ImximageCfg, parse_cfg
 from formats.imx.image import parse_imx
-from imgtool.boards import (
-    BUNDLED_TAMAGO_VERSION,
-    detect_board,
-    get_board,
-    list_boards,
-    resolve_dcd_cfg,
-    tamago_version,
-)
+from imgtool.boards import detect_board, get_board, list_boards
+from imgtool.boards.imxcfg import BUNDLED_TAMAGO_VERSION, resolve_dcd_cfg, tamago_version
 from imgtool.errors import InputError
 from imgtool.imxbuild import build_imx_from_flat, check_cfg, describe_imx, load_cfg, sd_card_image, sdp_images
 
@@ -211,3 +205,77 @@ def test_describe_imx():
     assert d["mkimage_l"] == {"HAB Blocks": f"0x8000f400 0x00000000 0x{len(imx):08x}",
                               "DCD Blocks": "0x00910000 0x0000002c 0x000003d0"}
     assert d["sdp"] is False and describe_imx(sdp_images(imx)[0])["sdp"] is True
+
+
+# --- the profile loader: common keys, family keys -----------------------------------------
+
+PI_TOML = """
+name = "pi-test"
+description = "a board of a family the loader has no code for"
+family = "rpi"
+soc = "BCM2836"
+packages = ["github.com/usbarmory/tamago/board/raspberrypi/pi2"]
+text_start = 0x00010000
+kernel = "kernel7.img"
+arm_64bit = false
+uart = { base = 0x3F201000, baud = 115200 }
+overlays = ["disable-bt"]
+
+[[ram]]
+name = "SDRAM"
+start = 0
+size = 0x3B400000
+"""
+
+
+def test_profile_of_a_new_family_needs_no_code():
+    import tomllib
+
+    from imgtool.boards import _board_from_toml
+
+    b = _board_from_toml("pi-test.toml", tomllib.loads(PI_TOML))
+    assert (b.family, b.soc, b.text_start, b.ram[0].size) == ("rpi", "BCM2836", 0x10000, 0x3B400000)
+    assert (b.kernel, b.arm_64bit, b.uart["baud"], b.overlays) == ("kernel7.img", False, 115200, ("disable-bt",))
+    assert dict(b.fields).keys() == {"kernel", "arm_64bit", "uart", "overlays"}
+    d = b.to_dict()
+    assert d["family"] == "rpi" and d["uart"] == {"base": 0x3F201000, "baud": 115200} and d["overlays"] == ["disable-bt"]
+    assert "csf_size" not in d
+    with pytest.raises(AttributeError, match="csf_size"):
+        b.csf_size
+    with pytest.raises(AttributeError):
+        b.hab_engine_tag
+
+
+def test_imx_profiles_are_checked_and_defaulted():
+    import tomllib
+
+    from imgtool.boards import _board_from_toml
+
+    base = tomllib.loads(PI_TOML.replace('family = "rpi"', 'family = "imx"').replace("pi-test", "imx-test"))
+    with pytest.raises(RuntimeError, match="imx-test.toml.*dcd_cfg"):
+        _board_from_toml("imx-test.toml", base)
+    good = dict(base, dcd_cfg="x.cfg", csf_size=0x2000, hab_engine="CAAM")
+    b = _board_from_toml("imx-test.toml", good)
+    assert (b.boot_offset, b.sdp_dcd_address, b.tamago_cfg, b.hab_engine_note) == (0x400, 0x00910000, None, "")
+    assert b.hab_engine_tag == 0x1D and b.kernel == "kernel7.img"
+    with pytest.raises(RuntimeError, match="unknown HAB engine 'XYZ'"):
+        _board_from_toml("imx-test.toml", dict(good, hab_engine="XYZ"))
+    with pytest.raises(RuntimeError, match="csf_size.*wrong type"):
+        _board_from_toml("imx-test.toml", dict(good, csf_size="16K"))
+    del good["family"]  # the family of the boards written before there were families
+    assert _board_from_toml("imx-test.toml", good).family == "imx"
+
+
+def test_go_module_cache_lookup(tmp_path, monkeypatch):
+    from imgtool.gomodcache import escape_module_path, gomodcache, module_file
+
+    assert escape_module_path("github.com/BurntSushi/toml") == "github.com/!burnt!sushi/toml"
+    f = tmp_path / "github.com" / "!burnt!sushi" / "toml@v1.3.2" / "decode.go"
+    f.parent.mkdir(parents=True)
+    f.write_text("package toml\n")
+    assert module_file("github.com/BurntSushi/toml", "v1.3.2", "decode.go", tmp_path) == f
+    assert module_file("github.com/BurntSushi/toml", "v1.3.3", "decode.go", tmp_path) is None
+    assert module_file("github.com/BurntSushi/toml", "v1.3.2", "encode.go", tmp_path) is None
+    monkeypatch.setenv("GOMODCACHE", str(tmp_path))
+    assert gomodcache() == tmp_path
+    assert module_file("github.com/BurntSushi/toml", "v1.3.2", "decode.go") == f

@@ -513,3 +513,25 @@ print("sanitized OK", tiers)
 
 def test_c_core_clean_under_asan_ubsan(tmp_path):
     run_sanitized(tmp_path, SANITIZER_SCRIPT)
+
+
+# -- the catalogue data file ---------------------------------------------------------------
+
+
+def test_catalogue_file_is_reveng_lines_with_aliases():
+    """formats/crc_catalogue.txt holds each model as `reveng -D` prints it plus its
+    aliases; parsing a line (with verification) and printing it again gives the line."""
+    text = (REPO / "formats" / "crc_catalogue.txt").read_text(encoding="utf-8")
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+    assert len(lines) == len(crc.models())
+    for line, m in zip(lines, crc.models()):
+        parsed = crc.CrcModel.from_reveng(line, tier="python")  # check and residue verified
+        assert parsed == m and parsed.name == m.name and parsed.aliases == m.aliases
+        assert m.reveng() + "".join(f' alias="{a}"' for a in m.aliases) == line
+
+
+def test_catalogue_read_on_first_use():
+    code = ("import formats.crc as c; assert c._catalogue_models is None; "
+            "assert c.get('crc32').name == 'CRC-32/ISO-HDLC' and c._catalogue_models; print('ok')")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr

@@ -8,6 +8,7 @@ import pytest
 
 from formats.errors import FormatError
 from formats.imx import csf as C
+from formats.imx import habevents as E
 from hab_helpers import need, pki, run
 from signing.pki import load_hab_keys
 
@@ -94,16 +95,16 @@ def test_events_cli(tmp_path, run_imgtool):
 
 
 def test_event_roundtrip_binary_and_hexdump():
-    ev = C.HabEvent(0x33, 0x18, 0xC0, 0xFF, C.Authenticate(2, 0xAD0, ((0x8000F400, 0x2C00),)).build())
+    ev = E.HabEvent(0x33, 0x18, 0xC0, 0xFF, C.Authenticate(2, 0xAD0, ((0x8000F400, 0x2C00),)).build())
     raw = b"\0\0" + ev.build() + b"\xff"
-    log = C.parse_event_log(raw)
+    log = E.parse_event_log(raw)
     assert log.events == (ev,)
     d = ev.describe()
     assert d["engine"] == "HAB_ENG_SW" and d["command"]["command"] == "Authenticate Data"
     hexdump = "00000000  " + " ".join(f"{b:02x}" for b in ev.build()[:16]) + "  |................|\n"
     hexdump += "00000010  " + " ".join(f"{b:02x}" for b in ev.build()[16:]) + "\n"
-    assert C.parse_event_log(hexdump.encode()).events == (ev,)
-    assert C.parse_event_log(ev.build().hex().encode()).events == (ev,)
+    assert E.parse_event_log(hexdump.encode()).events == (ev,)
+    assert E.parse_event_log(ev.build().hex().encode()).events == (ev,)
     with pytest.raises(FormatError):
-        C.parse_event_log(b"\x00\x01\x02")
-    assert C.parse_event_log(b"HAB Configuration: 0xcc, HAB State: 0x99\nNo HAB Events Found!\n").describe()["state"] == "HAB_STATE_TRUSTED"
+        E.parse_event_log(b"\x00\x01\x02")
+    assert E.parse_event_log(b"HAB Configuration: 0xcc, HAB State: 0x99\nNo HAB Events Found!\n").describe()["state"] == "HAB_STATE_TRUSTED"

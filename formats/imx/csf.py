@@ -1,8 +1,9 @@
-"""HABv4 Command Sequence File (CSF): header, commands, and HAB event records.
+"""HABv4 Command Sequence File (CSF): header, commands, certificate/signature blobs.
 
-Source: HABv4 API Reference Manual ("Command Sequence File", "Commands", "Events",
+Source: HABv4 API Reference Manual ("Command Sequence File", "Commands",
 ``hab_types.h`` names), CST User Guide (CSF description keywords); reference/imx-hab.md
-§3.1, §3.6, §3.10. A CSF is ``D4 LLLL VV`` followed by commands; ``LLLL`` (big-endian)
+§3.1, §3.6. The HAB event log (records the ROM writes, decoded from U-Boot
+``hab_status`` output) is :mod:`formats.imx.habevents`. A CSF is ``D4 LLLL VV`` followed by commands; ``LLLL`` (big-endian)
 counts the header and the commands only, the certificates and signatures that follow are
 found through the offsets in the commands. Each command here is a small value with
 ``build() -> bytes``; :func:`parse_commands` gives them back.
@@ -14,9 +15,10 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from formats.errors import FormatError
-from formats.imx.ivt import expect_hab_structure
+from formats.imx.ivt import expect_hab_structure, hab_header
 
 # --- structure tags (HAB_TAG_*) -------------------------------------------------------
 HAB_TAG_IVT = 0xD1
@@ -126,8 +128,9 @@ CSF_VERSIONS = (0x40, 0x41, 0x42, 0x43, 0x44, 0x45)
 """CSF ``Version`` 4.0 .. 4.5 as the header parameter byte."""
 
 
-def _hdr(tag: int, length: int, par: int) -> bytes:
-    return struct.pack(">BHB", tag, length, par)
+def engine_name(eng: int) -> str:
+    """The CST keyword of engine ``eng`` (``SW``, ``CAAM``...), or ``0x..`` when unknown."""
+    return ENGINE_NAMES.get(eng, f"0x{eng:02x}")
 
 
 @dataclass(frozen=True)
@@ -170,7 +173,7 @@ class InstallKey:
     def build(self) -> bytes:
         length = 12 + len(self.crt_hash)
         return (
-            _hdr(HAB_CMD_INS_KEY, length, self.flags)
+            hab_header(HAB_CMD_INS_KEY, length, self.flags)
             + bytes([self.pcl, self.alg, self.src, self.tgt])
             + struct.pack(">I", self.key_dat)
             + self.crt_hash
@@ -214,7 +217,7 @@ class Authenticate:
 
     def build(self) -> bytes:
         length = 12 + 8 * len(self.blocks)
-        out = _hdr(HAB_CMD_AUT_DAT, length, self.flags) + bytes([self.key, self.pcl, self.eng, self.cfg])
+        out = hab_header(HAB_CMD_AUT_DAT, length, self.flags) + bytes([self.key, self.pcl, self.eng, self.cfg])
         out += struct.pack(">I", self.aut_start)
         for start, size in self.blocks:
             out += struct.pack(">II", start, size)
@@ -225,7 +228,7 @@ class Authenticate:
             "command": "Authenticate Data" if self.blocks else "Authenticate CSF",
             "verification_index": self.key,
             "protocol": self.pcl,
-            "engine": ENGINE_NAMES.get(self.eng, f"0x{self.eng:02x}"),
+            "engine": engine_name(self.eng),
             "engine_configuration": self.cfg,
             "signature_offset": self.aut_start,
             "blocks": [{"start": s, "length": n} for s, n in self.blocks],
@@ -233,37 +236,41 @@ class Authenticate:
 
 
 @dataclass(frozen=True)
-class Unlock:
+class _EngineValues:
+    """A command ``tag len eng | values`` with big-endian u32 values (Unlock, Init)."""
+
+    TAG: ClassVar[int]
+    NAME: ClassVar[str]
+
+    eng: int
+    values: tuple[int, ...] = ()
+
+    def build(self) -> bytes:
+        body = b"".join(struct.pack(">I", v) for v in self.values)
+        return hab_header(self.TAG, 4 + len(body), self.eng) + body
+
+    def describe(self) -> dict:
+        return {"command": self.NAME, "engine": engine_name(self.eng), "values": list(self.values)}
+
+
+@dataclass(frozen=True)
+class Unlock(_EngineValues):
     """Unlock (``B2 len eng | values``): leave engine features unlocked for later software.
 
     ``values`` are big-endian u32 words: CAAM ``[HAB_CAAM_UNLOCK_MID | ..._RNG]``, SNVS
     ``[LP_SWR | ZMK_WRITE]``, OCOTP ``[features]`` (+ 2 words of UID for FIELD_RETURN/JTAG/SCS).
     """
 
-    eng: int
-    values: tuple[int, ...] = ()
-
-    def build(self) -> bytes:
-        body = b"".join(struct.pack(">I", v) for v in self.values)
-        return _hdr(HAB_CMD_UNLK, 4 + len(body), self.eng) + body
-
-    def describe(self) -> dict:
-        return {"command": "Unlock", "engine": ENGINE_NAMES.get(self.eng, f"0x{self.eng:02x}"), "values": list(self.values)}
+    TAG: ClassVar[int] = HAB_CMD_UNLK
+    NAME: ClassVar[str] = "Unlock"
 
 
 @dataclass(frozen=True)
-class Init:
+class Init(_EngineValues):
     """Init (``B4 len eng | values``): initialise engine features, e.g. CAAM ``[HAB_CAAM_INIT_RNG]``."""
 
-    eng: int
-    values: tuple[int, ...] = ()
-
-    def build(self) -> bytes:
-        body = b"".join(struct.pack(">I", v) for v in self.values)
-        return _hdr(HAB_CMD_INIT, 4 + len(body), self.eng) + body
-
-    def describe(self) -> dict:
-        return {"command": "Init", "engine": ENGINE_NAMES.get(self.eng, f"0x{self.eng:02x}"), "values": list(self.values)}
+    TAG: ClassVar[int] = HAB_CMD_INIT
+    NAME: ClassVar[str] = "Init"
 
 
 @dataclass(frozen=True)
@@ -276,10 +283,10 @@ class SetEngine:
     item: int = HAB_VAR_CFG_ITM_ENG
 
     def build(self) -> bytes:
-        return _hdr(HAB_CMD_SET, 8, self.item) + bytes([0, self.alg, self.eng, self.cfg])
+        return hab_header(HAB_CMD_SET, 8, self.item) + bytes([0, self.alg, self.eng, self.cfg])
 
     def describe(self) -> dict:
-        return {"command": "Set", "item": self.item, "algorithm": self.alg, "engine": ENGINE_NAMES.get(self.eng, f"0x{self.eng:02x}"), "engine_configuration": self.cfg}
+        return {"command": "Set", "item": self.item, "algorithm": self.alg, "engine": engine_name(self.eng), "engine_configuration": self.cfg}
 
 
 @dataclass(frozen=True)
@@ -287,7 +294,7 @@ class Nop:
     """NOP (``C0 0004 00``)."""
 
     def build(self) -> bytes:
-        return _hdr(HAB_CMD_NOP, 4, 0)
+        return hab_header(HAB_CMD_NOP, 4, 0)
 
     def describe(self) -> dict:
         return {"command": "NOP"}
@@ -302,7 +309,7 @@ class RawCommand:
     body: bytes = b""
 
     def build(self) -> bytes:
-        return _hdr(self.tag, 4 + len(self.body), self.par) + self.body
+        return hab_header(self.tag, 4 + len(self.body), self.par) + self.body
 
     def describe(self) -> dict:
         return {"command": f"tag 0x{self.tag:02x}", "parameter": self.par, "body": self.body.hex()}
@@ -325,7 +332,7 @@ class Csf:
         body = b"".join(c.build() for c in self.commands)
         if 4 + len(body) > 0xFFFF:
             raise FormatError(f"CSF command area of {4 + len(body)} bytes exceeds 65535", field="CSF header")
-        return _hdr(HAB_TAG_CSF, 4 + len(body), self.version) + body
+        return hab_header(HAB_TAG_CSF, 4 + len(body), self.version) + body
 
     @property
     def length(self) -> int:
@@ -399,7 +406,7 @@ def build_blob(tag: int, payload: bytes, version: int = 0x40) -> bytes:
     """
     if 4 + len(payload) > 0xFFFF:
         raise FormatError(f"blob of {len(payload)} bytes is too large for a HAB header", field="CSF blob")
-    return _hdr(tag, 4 + len(payload), version) + payload
+    return hab_header(tag, 4 + len(payload), version) + payload
 
 
 def parse_blob(data: bytes, offset: int, tag: int | None = None) -> tuple[int, int, bytes]:
@@ -431,159 +438,3 @@ def der_length(data: bytes) -> int:
     if total > len(data):
         raise FormatError("DER element runs past the blob", field="CSF blob")
     return total
-
-
-# --- HAB event log (HABv4 API RM "hab_rvt.report_event", U-Boot ``hab_status``) ----------------
-
-HAB_STATUS_NAMES = {0x00: "HAB_STS_ANY", 0x33: "HAB_FAILURE", 0x69: "HAB_WARNING", 0xF0: "HAB_SUCCESS"}
-HAB_REASON_NAMES = {
-    0x00: "HAB_RSN_ANY", 0x01: "HAB_ENG_FAIL_OLD", 0x03: "HAB_UNS_COMMAND", 0x05: "HAB_INV_IVT",
-    0x06: "HAB_INV_COMMAND", 0x09: "HAB_UNS_STATE", 0x0A: "HAB_UNS_ENGINE", 0x0C: "HAB_INV_ASSERTION",
-    0x0F: "HAB_INV_INDEX", 0x11: "HAB_INV_CSF", 0x12: "HAB_UNS_ALGORITHM", 0x14: "HAB_UNS_PROTOCOL",
-    0x17: "HAB_INV_SIZE", 0x18: "HAB_INV_SIGNATURE", 0x1B: "HAB_UNS_KEY", 0x1D: "HAB_INV_KEY",
-    0x1E: "HAB_INV_RETURN", 0x21: "HAB_INV_CERTIFICATE", 0x22: "HAB_INV_ADDRESS", 0x24: "HAB_UNS_ITEM",
-    0x27: "HAB_INV_DCD", 0x28: "HAB_INV_CALL", 0x2B: "HAB_OVR_COUNT", 0x2D: "HAB_OVR_STORAGE",
-    0x2E: "HAB_MEM_FAIL", 0x30: "HAB_ENG_FAIL",
-}
-HAB_CONTEXT_NAMES = {
-    0x00: "HAB_CTX_ANY", 0xFF: "HAB_CTX_FAB", 0xE1: "HAB_CTX_ENTRY", 0x33: "HAB_CTX_TARGET",
-    0x0A: "HAB_CTX_AUTHENTICATE", 0xDD: "HAB_CTX_DCD", 0xCF: "HAB_CTX_CSF", 0xC0: "HAB_CTX_COMMAND",
-    0xDB: "HAB_CTX_AUT_DAT", 0xA0: "HAB_CTX_ASSERT", 0xEE: "HAB_CTX_EXIT",
-}
-HAB_CONFIG_NAMES = {0xF0: "HAB_CFG_OPEN", 0xCC: "HAB_CFG_CLOSED", 0x33: "HAB_CFG_RETURN"}
-HAB_STATE_NAMES = {
-    0x33: "HAB_STATE_INITIAL", 0x55: "HAB_STATE_CHECK", 0x66: "HAB_STATE_NONSECURE",
-    0x99: "HAB_STATE_TRUSTED", 0xAA: "HAB_STATE_SECURE", 0xCC: "HAB_STATE_FAIL_SOFT",
-    0xFF: "HAB_STATE_FAIL_HARD", 0xF0: "HAB_STATE_NONE",
-}
-HAB_ASSERT_NAMES = {0x00: "HAB_ASSERT_BLOCK"}
-
-
-def _name(table: dict, value: int) -> str:
-    return table.get(value, f"unknown 0x{value:02x}")
-
-
-@dataclass(frozen=True)
-class HabEvent:
-    """One HAB event record ``DB LLLL VV | sts rsn ctx eng | data``.
-
-    ``data`` is context-specific: the failing command for ``HAB_CTX_COMMAND``; for
-    ``HAB_CTX_ASSERT`` an assertion type, address and length (big-endian u32 each).
-    """
-
-    status: int
-    reason: int
-    context: int
-    engine: int
-    data: bytes = b""
-    version: int = 0x42
-
-    def build(self) -> bytes:
-        return _hdr(HAB_TAG_EVT, 8 + len(self.data), self.version) + bytes([self.status, self.reason, self.context, self.engine]) + self.data
-
-    def describe(self) -> dict:
-        out = {
-            "status": _name(HAB_STATUS_NAMES, self.status),
-            "reason": _name(HAB_REASON_NAMES, self.reason),
-            "context": _name(HAB_CONTEXT_NAMES, self.context),
-            "engine": "HAB_ENG_" + ENGINE_NAMES[self.engine] if self.engine in ENGINE_NAMES else f"unknown 0x{self.engine:02x}",
-            "version": f"{self.version >> 4}.{self.version & 0xF}",
-            "data": self.data.hex(),
-        }
-        if self.context == 0xA0 and len(self.data) >= 12:  # HAB_CTX_ASSERT: type, address, length
-            kind, addr, length = struct.unpack_from(">III", self.data)
-            out["assertion"] = {"type": _name(HAB_ASSERT_NAMES, kind), "address": addr, "length": length}
-        elif self.context == HAB_CMD_NOP and len(self.data) >= 4:  # HAB_CTX_COMMAND: the command itself
-            try:
-                out["command"] = parse_commands(self.data[: struct.unpack_from(">H", self.data, 1)[0]])[0].describe()
-            except (FormatError, struct.error, IndexError):  # the ROM may log a truncated command
-                out["command"] = {"command": COMMAND_NAMES.get(self.data[0], f"tag 0x{self.data[0]:02x}"), "truncated": True}
-        return out
-
-
-def parse_events(data: bytes) -> list[HabEvent]:
-    """Find HAB event records (tag 0xDB, version 0x4x, length >= 8) in raw bytes, in order."""
-    events: list[HabEvent] = []
-    pos = 0
-    while pos + 8 <= len(data):
-        if data[pos] == HAB_TAG_EVT and data[pos + 3] & 0xF0 == 0x40:
-            length = (data[pos + 1] << 8) | data[pos + 2]
-            if 8 <= length and pos + length <= len(data):
-                rec = data[pos : pos + length]
-                events.append(HabEvent(rec[4], rec[5], rec[6], rec[7], bytes(rec[8:]), rec[3]))
-                pos += length
-                continue
-        pos += 1
-    return events
-
-
-@dataclass(frozen=True)
-class EventLog:
-    """A decoded HAB status dump: ``config``/``state`` (``None`` when not printed) and events."""
-
-    config: int | None
-    state: int | None
-    events: tuple[HabEvent, ...]
-
-    def describe(self) -> dict:
-        return {
-            "config": None if self.config is None else _name(HAB_CONFIG_NAMES, self.config),
-            "state": None if self.state is None else _name(HAB_STATE_NAMES, self.state),
-            "events": [e.describe() for e in self.events],
-        }
-
-
-def _hex_line_bytes(line: str) -> bytes | None:
-    import re
-
-    text = line.split("|")[0] if line.count("|") >= 2 else line  # hexdump -C ascii column
-    text = text.replace(",", " ").strip()
-    text = re.sub(r"^(event data:|[0-9a-fA-F]{4,8}:?)\s+", "", text) if re.match(r"^(event data:|[0-9a-fA-F]{4,8}:?\s)", text) else text
-    tokens = text.split()
-    if not tokens:
-        return None
-    out = bytearray()
-    for tok in tokens:
-        tok = tok[2:] if tok.lower().startswith("0x") else tok
-        if not re.fullmatch(r"[0-9a-fA-F]+", tok) or len(tok) % 2:
-            return None
-        out += bytes.fromhex(tok)
-    return bytes(out)
-
-
-def parse_event_log(data: bytes) -> EventLog:
-    """Decode a HAB event log: raw event bytes, or text as U-Boot ``hab_status`` or TamaGo
-    print it (``0xdb 0x00 0x14 0x42 ...``, ``db001442...``, ``hexdump`` output).
-
-    Raises:
-        FormatError: no HAB event and no HAB configuration/state found.
-    """
-    import re
-
-    try:
-        text = data.decode("ascii")
-        is_text = all(ch.isprintable() or ch in "\r\n\t" for ch in text)
-    except UnicodeDecodeError:
-        is_text = False
-    config = state = None
-    if is_text:
-        m = re.search(r"HAB Configuration:\s*(0x[0-9a-fA-F]+)\s*,\s*HAB State:\s*(0x[0-9a-fA-F]+)", text)
-        if m:
-            config, state = int(m.group(1), 16), int(m.group(2), 16)
-        events: list[HabEvent] = []
-        chunk = bytearray()
-        for line in text.splitlines():
-            raw = _hex_line_bytes(line)
-            if raw is not None:
-                chunk += raw
-            elif chunk:
-                events += parse_events(bytes(chunk))
-                chunk.clear()
-        events += parse_events(bytes(chunk))
-        if not events and config is None and "No HAB Events Found" not in text:
-            raise FormatError("no HAB event (tag 0xdb) and no 'HAB Configuration' line found", field="HAB event log")
-        return EventLog(config, state, tuple(events))
-    events = parse_events(data)
-    if not events:
-        raise FormatError("no HAB event record (tag 0xdb, version 0x4x) found", field="HAB event log")
-    return EventLog(None, None, tuple(events))

@@ -1,44 +1,82 @@
-"""Board profiles: what an i.MX boot image needs to know about a board, as data.
+"""Board profiles as data: one TOML file a board in this package (``<name>.toml``).
 
-Each board is one TOML file in this package (``<name>.toml``): link address
-(TEXT_START), RAM regions, the DCD (``imximage.cfg``) it boots with, the CSF
-reservation, the default HAB engine, the IVT offset on the boot medium and the OCRAM
-address serial-download loaders put the DCD at. The DCDs are TamaGo's own
-``imximage.cfg`` files; :func:`resolve_dcd_cfg` takes them from the
-``github.com/usbarmory/tamago`` module in the Go module cache at the version the ELF was
-built with, and falls back to the copies bundled here (``LICENSE.tamago``).
+A profile holds the keys every board family shares, and the keys of its family.
+
+Common keys (typed attributes of :class:`Board`): ``name`` (the file's stem and the
+``--board`` name), ``description`` (one line for ``imgtool boards``), ``family`` (the
+board family, ``"imx"`` when absent), ``soc``, ``packages`` (Go package paths whose
+presence in an ELF names the board, see :func:`detect_board`), ``text_start`` (link
+address of ``.text``, ``-T``), ``[[ram]]`` regions (``name``, ``start``, ``size`` in
+bytes) the image must fit in, and ``variant_of`` (the board this one is a variant of:
+variants are never auto-detected while their base board also matches).
+
+Family keys: every other top-level key of the file. They are carried as the TOML gives
+them (lists become tuples, tables read-only mappings) in :attr:`Board.fields` and read
+as attributes (``board.csf_size``), so a new family (``family = "rpi"``) and its keys
+(say ``kernel = "kernel7.img"``) need no code here. A family listed in
+:data:`FAMILY_FIELDS` has its keys checked when the profiles load (required keys, types)
+and its defaults filled in, and may have a check function in :data:`FAMILY_CHECKS`;
+an unlisted family is loaded as written.
+
+The ``imx`` family (i.MX boot images, HABv4): ``dcd_cfg`` (bundled imximage.cfg),
+``tamago_cfg`` (the same cfg inside the tamago module, see :mod:`imgtool.boards.imxcfg`),
+``csf_size`` (bytes reserved for the CSF), ``hab_engine`` (default HAB engine: ``SW``,
+``ANY``, ``CAAM``, ``DCP``...; :attr:`Board.hab_engine_tag` is its tag) with
+``hab_engine_note``, ``boot_offset`` (IVT offset on SD/eMMC, 0x400) and
+``sdp_dcd_address`` (OCRAM address of the DCD in serial download, 0x00910000).
 
 Public API::
 
     list_boards() -> list[Board]
     get_board(name) -> Board                                   InputError if unknown
     detect_board(package_paths, text_start=None) -> Board|None InputError if ambiguous
-    resolve_dcd_cfg(board, tamago_version=None, gomodcache=None) -> ResolvedCfg
-    tamago_version(build_info) -> str|None
+
+The DCD of an i.MX board (Go module cache or bundled copy) is
+:mod:`imgtool.boards.imxcfg`; the Go module cache itself :mod:`imgtool.gomodcache`.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from pathlib import Path
-from typing import Iterable
+from types import MappingProxyType
+from typing import Any, Callable, Iterable, Mapping
 
+from formats.imx.csf import ENGINE_NAMES
 from imgtool.errors import InputError
 
-TAMAGO_MODULE = "github.com/usbarmory/tamago"
-#: the tamago release the bundled cfgs were copied from
-BUNDLED_TAMAGO_VERSION = "v1.26.0"
+#: HAB engine names -> engine tag (HABv4 API RM, "hab_engine"; the CST keywords)
+HAB_ENGINES = {name: eng for eng, name in ENGINE_NAMES.items()}
 
-#: HAB engine names -> engine tag (HABv4 API RM, "hab_engine")
-HAB_ENGINES = {"ANY": 0x00, "SCC": 0x03, "RTIC": 0x05, "SAHARA": 0x06, "CSU": 0x0A, "SRTC": 0x0C,
-               "DCP": 0x1B, "CAAM": 0x1D, "SNVS": 0x1E, "OCOTP": 0x21, "DTCP": 0x22, "HDCP": 0x24,
-               "ROM": 0x36, "SW": 0xFF}
+#: Marks a family key that every profile of the family must give.
+REQUIRED = object()
+
+#: family -> its keys in display order: ``(type, default or REQUIRED)``
+FAMILY_FIELDS: dict[str, dict[str, tuple[type | tuple[type, ...], Any]]] = {
+    "imx": {
+        "dcd_cfg": (str, REQUIRED),
+        "tamago_cfg": ((str, type(None)), None),
+        "csf_size": (int, REQUIRED),
+        "hab_engine": (str, REQUIRED),
+        "hab_engine_note": (str, ""),
+        "boot_offset": (int, 0x400),
+        "sdp_dcd_address": (int, 0x00910000),
+    },
+}
+
+
+def _check_imx(fields: Mapping[str, Any]) -> str | None:
+    if fields["hab_engine"] not in HAB_ENGINES:
+        return f"unknown HAB engine {fields['hab_engine']!r}"
+    return None
+
+
+#: family -> a check of its (defaulted) fields returning an error or None
+FAMILY_CHECKS: dict[str, Callable[[Mapping[str, Any]], str | None]] = {"imx": _check_imx}
+
+_COMMON_KEYS = ("name", "description", "family", "soc", "packages", "text_start", "ram", "variant_of")
 
 
 @dataclass(frozen=True)
@@ -64,23 +102,21 @@ class RamRegion:
 
 @dataclass(frozen=True)
 class Board:
-    """One board profile (see the TOML files in this package).
+    """One board profile (see the module docstring and the TOML files in this package).
 
     Attributes:
         name: the ``--board`` name.
         description: one line for ``imgtool boards``.
         soc: the SoC (``i.MX6ULL``, ``i.MX6UL``).
-        packages: TamaGo board package paths whose presence in an ELF names this board.
+        packages: Go board package paths whose presence in an ELF names this board.
         text_start: link address of ``.text`` (``-T``), where the payload loads.
         ram: RAM regions the image must fit in.
-        dcd_cfg: file name of the bundled imximage.cfg.
-        tamago_cfg: path of the same cfg inside the tamago module, or None.
-        csf_size: bytes reserved for the CSF (cfg ``CSF``), for checks.
-        hab_engine: default HAB engine name (``SW``, ``ANY``, ...); see ``hab_engine_note``.
-        boot_offset: byte offset of the IVT on SD/eMMC (0x400).
-        sdp_dcd_address: OCRAM address for the DCD in serial download (0x00910000).
         variant_of: the board this is a variant of (same packages); variants are never
             auto-detected when their base board also matches.
+        family: the board family (``"imx"``).
+        fields: the family's keys (read-only); each also reads as an attribute, e.g.
+            ``board.csf_size`` for an ``imx`` board. Reading a key the board does not
+            have raises AttributeError.
     """
 
     name: str
@@ -89,18 +125,21 @@ class Board:
     packages: tuple[str, ...]
     text_start: int
     ram: tuple[RamRegion, ...]
-    dcd_cfg: str
-    tamago_cfg: str | None
-    csf_size: int
-    hab_engine: str
-    hab_engine_note: str = ""
-    boot_offset: int = 0x400
-    sdp_dcd_address: int = 0x00910000
     variant_of: str | None = None
+    family: str = "imx"
+    fields: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}), hash=False)
+
+    def __getattr__(self, attr: str) -> Any:
+        # called only when normal lookup fails: the family keys read as attributes
+        fields = self.__dict__.get("fields")
+        if fields is not None and attr in fields:
+            return fields[attr]
+        raise AttributeError(f"board {self.__dict__.get('name')!r} ({self.__dict__.get('family')}) has no field {attr!r}")
 
     @property
     def hab_engine_tag(self) -> int:
-        """The HAB engine tag of :attr:`hab_engine` (SW 0xFF, ANY 0x00, CAAM 0x1D, DCP 0x1B)."""
+        """The HAB engine tag of the ``imx`` key ``hab_engine`` (SW 0xFF, ANY 0x00, CAAM
+        0x1D, DCP 0x1B)."""
         return HAB_ENGINES[self.hab_engine]
 
     def ram_region_for(self, start: int, length: int) -> RamRegion | None:
@@ -108,6 +147,8 @@ class Board:
         return next((r for r in self.ram if r.contains(start, length)), None)
 
     def to_dict(self) -> dict:
+        """The profile as JSON-ready data: the common keys, the family's keys, then
+        ``variant_of`` and ``family``."""
         return {
             "name": self.name,
             "description": self.description,
@@ -115,19 +156,59 @@ class Board:
             "packages": list(self.packages),
             "text_start": self.text_start,
             "ram": [r.to_dict() for r in self.ram],
-            "dcd_cfg": self.dcd_cfg,
-            "tamago_cfg": self.tamago_cfg,
-            "csf_size": self.csf_size,
-            "hab_engine": self.hab_engine,
-            "hab_engine_note": self.hab_engine_note,
-            "boot_offset": self.boot_offset,
-            "sdp_dcd_address": self.sdp_dcd_address,
+            **{k: _jsonable(v) for k, v in self.fields.items()},
             "variant_of": self.variant_of,
+            "family": self.family,
         }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
+
+
+def _frozen(value: Any) -> Any:
+    """TOML data made immutable: lists -> tuples, tables -> read-only mappings."""
+    if isinstance(value, list):
+        return tuple(_frozen(v) for v in value)
+    if isinstance(value, dict):
+        return MappingProxyType({k: _frozen(v) for k, v in value.items()})
+    return value
+
+
+def _is(value: Any, kind: type | tuple[type, ...]) -> bool:
+    return isinstance(value, kind) and not (isinstance(value, bool) and kind is int)
+
+
+def _family_fields(family: str, data: dict) -> dict[str, Any]:
+    """The family keys of a profile (every non-common key), checked and defaulted when
+    the family is in FAMILY_FIELDS. Raises ValueError naming the key."""
+    given = {k: v for k, v in data.items() if k not in _COMMON_KEYS}
+    spec = FAMILY_FIELDS.get(family, {})
+    out: dict[str, Any] = {}
+    for key, (kind, default) in spec.items():
+        if key not in given:
+            if default is REQUIRED:
+                raise ValueError(f"missing {family} key {key!r}")
+            out[key] = default
+        elif not _is(given[key], kind):
+            raise ValueError(f"{family} key {key!r} has the wrong type ({type(given[key]).__name__})")
+        else:
+            out[key] = given[key]
+    out.update((k, _frozen(v)) for k, v in given.items() if k not in spec)
+    check = FAMILY_CHECKS.get(family)
+    problem = check(out) if check else None
+    if problem:
+        raise ValueError(problem)
+    return out
 
 
 def _board_from_toml(name: str, data: dict) -> Board:
     try:
+        family = data.get("family", "imx")
         board = Board(
             name=data["name"],
             description=data["description"],
@@ -135,21 +216,14 @@ def _board_from_toml(name: str, data: dict) -> Board:
             packages=tuple(data["packages"]),
             text_start=int(data["text_start"]),
             ram=tuple(RamRegion(r["name"], int(r["start"]), int(r["size"])) for r in data["ram"]),
-            dcd_cfg=data["dcd_cfg"],
-            tamago_cfg=data.get("tamago_cfg"),
-            csf_size=int(data["csf_size"]),
-            hab_engine=data["hab_engine"],
-            hab_engine_note=data.get("hab_engine_note", ""),
-            boot_offset=int(data.get("boot_offset", 0x400)),
-            sdp_dcd_address=int(data.get("sdp_dcd_address", 0x00910000)),
             variant_of=data.get("variant_of"),
+            family=family,
+            fields=MappingProxyType(_family_fields(family, data)),
         )
     except (KeyError, TypeError, ValueError) as exc:  # a broken bundled file is our bug
         raise RuntimeError(f"board file {name}: bad or missing field {exc}") from exc
     if board.name + ".toml" != name:
         raise RuntimeError(f"board file {name} names board {board.name!r}")
-    if board.hab_engine not in HAB_ENGINES:
-        raise RuntimeError(f"board file {name}: unknown HAB engine {board.hab_engine!r}")
     return board
 
 
@@ -180,8 +254,9 @@ def get_board(name: str) -> Board:
         raise InputError(f"unknown board {name!r} (expected one of: {', '.join(_boards())})") from None
 
 
-def _matches(board: Board, package_paths: set[str]) -> bool:
-    return any(p in package_paths or any(q.startswith(p + "/") for q in package_paths) for p in board.packages)
+def _linked_packages(board: Board, package_paths: set[str]) -> list[str]:
+    """The board's packages that an ELF with ``package_paths`` links (or a subpackage of)."""
+    return [p for p in board.packages if p in package_paths or any(q.startswith(p + "/") for q in package_paths)]
 
 
 def detect_board(package_paths: Iterable[str], text_start: int | None = None) -> Board | None:
@@ -200,7 +275,7 @@ def detect_board(package_paths: Iterable[str], text_start: int | None = None) ->
             the message lists the candidates and asks for ``--board``.
     """
     paths = set(package_paths)
-    candidates = [b for b in list_boards() if _matches(b, paths)]
+    candidates = [b for b in list_boards() if _linked_packages(b, paths)]
     if not candidates:
         return None
     if text_start is not None:
@@ -211,100 +286,8 @@ def detect_board(package_paths: Iterable[str], text_start: int | None = None) ->
     preferred = [b for b in candidates if b.variant_of not in names]
     if len(preferred) == 1:
         return preferred[0]
-    pkgs = sorted({p for b in candidates for p in b.packages if p in paths or any(q.startswith(p + "/") for q in paths)})
+    pkgs = sorted({p for b in candidates for p in _linked_packages(b, paths)})
     raise InputError(
         f"cannot tell the board: the ELF links {', '.join(pkgs)}; candidates: "
         f"{', '.join(sorted(names))} (pass --board)"
     )
-
-
-# --- the DCD cfg: Go module cache or bundled copy -------------------------------------
-
-
-@dataclass(frozen=True)
-class ResolvedCfg:
-    """The imximage.cfg text for a board and where it came from.
-
-    ``origin`` is ``"module"`` (the tamago module in the Go module cache) or
-    ``"bundled"``; ``path`` the file read (a real path for ``module``, the package
-    resource name for ``bundled``); ``version`` the tamago version.
-    """
-
-    text: str
-    origin: str
-    path: str
-    version: str | None
-
-    def describe(self) -> str:
-        """One line for the user, e.g. ``DCD from tamago v1.26.0 in the Go module cache (...)``."""
-        if self.origin == "module":
-            return f"DCD from {TAMAGO_MODULE} {self.version} in the Go module cache ({self.path})"
-        return f"DCD from the bundled copy of {TAMAGO_MODULE} {self.version} ({self.path})"
-
-
-def _escape_module_path(path: str) -> str:
-    """Go module cache case-encoding: ``A`` -> ``!a``."""
-    return "".join("!" + c.lower() if c.isupper() else c for c in path)
-
-
-def gomodcache() -> Path | None:
-    """The Go module cache: ``$GOMODCACHE``, ``go env GOMODCACHE``, ``$GOPATH/pkg/mod``,
-    else ``~/go/pkg/mod``; None if none of them is a directory."""
-    env = os.environ.get("GOMODCACHE")
-    candidates: list[str] = [env] if env else []
-    go = shutil.which("go")
-    if not env and go:
-        try:
-            out = subprocess.run([go, "env", "GOMODCACHE"], capture_output=True, text=True, timeout=10)
-            if out.returncode == 0 and out.stdout.strip():
-                candidates.append(out.stdout.strip())
-        except (OSError, subprocess.SubprocessError):
-            pass
-    gopath = os.environ.get("GOPATH")
-    if gopath:
-        candidates.append(os.path.join(gopath.split(os.pathsep)[0], "pkg", "mod"))
-    candidates.append(os.path.join(os.path.expanduser("~"), "go", "pkg", "mod"))
-    for c in candidates:
-        if c and os.path.isdir(c):
-            return Path(c)
-    return None
-
-
-def resolve_dcd_cfg(
-    board: Board, tamago_version: str | None = None, *, gomodcache_dir: str | os.PathLike | None = None
-) -> ResolvedCfg:
-    """The board's imximage.cfg: from ``github.com/usbarmory/tamago@tamago_version`` in
-    the Go module cache when that version is there, else the bundled copy.
-
-    Args:
-        board: the board profile.
-        tamago_version: the tamago module version the ELF was built with (its build
-            information, see :func:`tamago_version`), or None to use the bundled copy.
-        gomodcache_dir: the module cache to look in (default: :func:`gomodcache`).
-    """
-    if tamago_version and board.tamago_cfg:
-        cache = Path(gomodcache_dir) if gomodcache_dir is not None else gomodcache()
-        if cache is not None:
-            path = cache / f"{_escape_module_path(TAMAGO_MODULE)}@{tamago_version}" / board.tamago_cfg
-            if path.is_file():
-                return ResolvedCfg(path.read_text(encoding="utf-8"), "module", str(path), tamago_version)
-    res = resources.files(__name__) / board.dcd_cfg
-    return ResolvedCfg(res.read_text(encoding="utf-8"), "bundled", f"imgtool/boards/{board.dcd_cfg}",
-                       BUNDLED_TAMAGO_VERSION)
-
-
-def tamago_version(build_info) -> str | None:
-    """The version of ``github.com/usbarmory/tamago`` in Go build information
-    (``formats.gobuildinfo.BuildInfo``: its ``deps``, following a ``replace`` that names
-    a version), or None when the ELF does not use the module (or replaces it by a
-    directory)."""
-    if build_info is None:
-        return None
-    for dep in list(getattr(build_info, "deps", None) or []) + [getattr(build_info, "main", None)]:
-        if dep is None or dep.path != TAMAGO_MODULE:
-            continue
-        rep = getattr(dep, "replace", None)
-        if rep is not None:
-            return rep.version if rep.path == TAMAGO_MODULE and rep.version and rep.version != "(devel)" else None
-        return dep.version if dep.version and dep.version != "(devel)" else None
-    return None

@@ -99,7 +99,7 @@ def events_cmd(
     import json
 
     from formats.errors import FormatError
-    from formats.imx.csf import parse_event_log
+    from formats.imx.habevents import parse_event_log
     from imgtool.output import read_input
 
     try:

@@ -1,0 +1,78 @@
+"""The DCD (``imximage.cfg``) of an i.MX board profile, and where it comes from.
+
+The DCDs are TamaGo's own ``imximage.cfg`` files. :func:`resolve_dcd_cfg` takes a
+board's from the ``github.com/usbarmory/tamago`` module in the Go module cache
+(:mod:`imgtool.gomodcache`) at the version the ELF was built with, and falls back to the
+copy bundled with the profiles (``imgtool/boards/*.cfg``, ``LICENSE.tamago``). The
+board fields used are ``tamago_cfg`` (the path inside the module) and ``dcd_cfg`` (the
+bundled file); see :mod:`imgtool.boards`.
+
+Public API::
+
+    resolve_dcd_cfg(board, tamago_version=None, *, gomodcache_dir=None) -> ResolvedCfg
+    tamago_version(build_info) -> str | None
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from importlib import resources
+
+from imgtool.boards import Board
+from imgtool.gomodcache import module_file, module_version
+
+TAMAGO_MODULE = "github.com/usbarmory/tamago"
+#: the tamago release the bundled cfgs were copied from
+BUNDLED_TAMAGO_VERSION = "v1.26.0"
+
+
+@dataclass(frozen=True)
+class ResolvedCfg:
+    """The imximage.cfg text for a board and where it came from.
+
+    ``origin`` is ``"module"`` (the tamago module in the Go module cache) or
+    ``"bundled"``; ``path`` the file read (a real path for ``module``, the package
+    resource name for ``bundled``); ``version`` the tamago version.
+    """
+
+    text: str
+    origin: str
+    path: str
+    version: str | None
+
+    def describe(self) -> str:
+        """One line for the user, e.g. ``DCD from tamago v1.26.0 in the Go module cache (...)``."""
+        if self.origin == "module":
+            return f"DCD from {TAMAGO_MODULE} {self.version} in the Go module cache ({self.path})"
+        return f"DCD from the bundled copy of {TAMAGO_MODULE} {self.version} ({self.path})"
+
+
+def resolve_dcd_cfg(
+    board: Board, tamago_version: str | None = None, *, gomodcache_dir: str | os.PathLike | None = None
+) -> ResolvedCfg:
+    """The board's imximage.cfg: from ``github.com/usbarmory/tamago@tamago_version`` in
+    the Go module cache when that version is there, else the bundled copy.
+
+    Args:
+        board: an i.MX board profile (fields ``dcd_cfg``, ``tamago_cfg``).
+        tamago_version: the tamago module version the ELF was built with (its build
+            information, see :func:`tamago_version`), or None to use the bundled copy.
+        gomodcache_dir: the module cache to look in (default:
+            :func:`imgtool.gomodcache.gomodcache`).
+    """
+    if tamago_version and board.tamago_cfg:
+        path = module_file(TAMAGO_MODULE, tamago_version, board.tamago_cfg, gomodcache_dir)
+        if path is not None:
+            return ResolvedCfg(path.read_text(encoding="utf-8"), "module", str(path), tamago_version)
+    res = resources.files("imgtool.boards") / board.dcd_cfg
+    return ResolvedCfg(res.read_text(encoding="utf-8"), "bundled", f"imgtool/boards/{board.dcd_cfg}",
+                       BUNDLED_TAMAGO_VERSION)
+
+
+def tamago_version(build_info) -> str | None:
+    """The version of ``github.com/usbarmory/tamago`` in Go build information
+    (``formats.gobuildinfo.BuildInfo``: its ``deps``, following a ``replace`` that names
+    a version), or None when the ELF does not use the module (or replaces it by a
+    directory)."""
+    return module_version(build_info, TAMAGO_MODULE)
