@@ -76,3 +76,51 @@ def read_input(path: str | os.PathLike[str]) -> bytes:
     from signing.files import read_file
 
     return read_file(path, error=InputError)
+
+
+def write_sparse_atomic(path: str | os.PathLike[str], image, mode: int = 0o644, progress=None) -> None:
+    """Write a :class:`formats.sparse.SparseImage` to ``path`` atomically as a sparse file.
+
+    Only the image's data extents are written (each at its offset, by seeking); the bytes
+    between them are left as holes, and the file is then extended to ``image.size``, so a
+    1 GiB disk of a few MB of data costs a few MB of writing and of disk space (on file
+    systems with holes; elsewhere the holes read as zeros just the same). Temp file in the
+    target's folder, fsync, rename, as :func:`write_atomic`.
+
+    Args:
+        progress: optional ``progress(done, total)`` in bytes of extent data, after each write.
+
+    Raises:
+        InputError: the folder does not exist or cannot be written (nothing is left behind).
+    """
+    target = Path(path)
+    try:  # the temp file goes beside the target, so the rename cannot cross file systems
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except FileNotFoundError:
+        raise InputError(f"{target}: cannot write: folder {target.parent} does not exist") from None
+    except OSError as exc:
+        raise InputError(f"{target}: cannot write: {exc.strerror}") from None
+    total, done = image.data_size, 0
+    try:
+        try:
+            for offset, data in image.extents:
+                view = memoryview(data)
+                while view:
+                    written = os.pwrite(fd, view, offset)
+                    offset, view, done = offset + written, view[written:], done + written
+                if progress is not None:
+                    progress(done, total)
+            os.ftruncate(fd, image.size)
+            os.fsync(fd)
+            os.fchmod(fd, mode)
+        finally:
+            os.close(fd)
+        os.replace(tmp, target)
+    except BaseException as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(exc, OSError):
+            raise InputError(f"{target}: cannot write: {exc.strerror}") from None
+        raise
