@@ -30,6 +30,7 @@ bytes (RSA PKCS#1 v1.5 and RFC 6979 ECDSA are deterministic).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -51,11 +52,9 @@ _OBSOLETE = "<<<Obsolete>>>"
 _DIGESTS = {"sha1": 20, "sha256": 32, "sha384": 48, "sha512": 64}
 
 
-def _asn1():
+@functools.cache
+def _asn1() -> dict:
     """The Authenticode ASN.1 types (asn1crypto), declared once on first use."""
-    global _TYPES
-    if _TYPES is not None:
-        return _TYPES
     from asn1crypto import algos, cms, core
 
     class SpcString(core.Choice):
@@ -99,14 +98,10 @@ def _asn1():
         _fields = [("program_name", SpcString, {"explicit": 0, "optional": True}),
                    ("more_info", SpcLink, {"explicit": 1, "optional": True})]
 
-    _TYPES = dict(SpcString=SpcString, SpcLink=SpcLink, SpcPeImageData=SpcPeImageData,
-                  SpcAttributeTypeAndOptionalValue=SpcAttributeTypeAndOptionalValue, DigestInfo=DigestInfo,
-                  SpcIndirectDataContent=SpcIndirectDataContent, ContentInfo=SpcContentInfoOuter,
-                  SpcStatementType=SpcStatementType, SpcSpOpusInfo=SpcSpOpusInfo)
-    return _TYPES
-
-
-_TYPES = None
+    return dict(SpcString=SpcString, SpcLink=SpcLink, SpcPeImageData=SpcPeImageData,
+                SpcAttributeTypeAndOptionalValue=SpcAttributeTypeAndOptionalValue, DigestInfo=DigestInfo,
+                SpcIndirectDataContent=SpcIndirectDataContent, ContentInfo=SpcContentInfoOuter,
+                SpcStatementType=SpcStatementType, SpcSpOpusInfo=SpcSpOpusInfo)
 
 
 def _der_cert(certificate):

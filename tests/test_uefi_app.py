@@ -217,3 +217,31 @@ def test_layout_problems_are_refused(uefi_payloads, go_elf, run_imgtool_session,
     _bad(run, tmp_path, go_elf("amd64"), "--relocatable", match=r"e_type: .*fixed address.*position-independent")
     _bad(run, tmp_path, go_elf("amd64"), "--subsystem", "rom", match=r"--subsystem 'rom'")
     _bad(run, tmp_path, uefi_payloads["fixed"], "--image-base", "0x20000000", match=r"below ImageBase")
+
+
+def test_subsystems(uefi_payloads, run_imgtool_session, tmp_path):
+    for name, value in (("app", 10), ("boot", 11), ("runtime", 12)):
+        out = tmp_path / f"{name}.efi"
+        run_imgtool_session("uefi", "app", uefi_payloads["fixed"], "--subsystem", name, "-o", out, check=True)
+        assert pefile.PE(str(out)).OPTIONAL_HEADER.Subsystem == value
+
+
+def test_go_elf_without_go_module_is_refused(go_elf, run_imgtool_session, tmp_path):
+    stripped = tmp_path / "nomodule.elf"
+    subprocess.run([need("objcopy"), "--remove-section", ".go.module", str(go_elf("amd64")), str(stripped)],
+                   check=True, capture_output=True)
+    _bad(run_imgtool_session, tmp_path, stripped, match=r"\.go\.module: .*no \.go\.module section")
+
+
+def test_pure_python_twin_gives_the_same_image(uefi_payloads, tmp_path):
+    """The checksum (and the PIE's relocations) without the C core: the same bytes."""
+    import os
+    import sys
+
+    outs = []
+    for pure in ("0", "1"):
+        out = tmp_path / f"pure{pure}.efi"
+        subprocess.run([sys.executable, "-m", "imgtool", "uefi", "app", str(uefi_payloads["pie"]), "-o", str(out)],
+                       env=dict(os.environ, IMGTOOL_PURE_PYTHON=pure), check=True, capture_output=True)
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]

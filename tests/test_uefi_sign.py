@@ -9,6 +9,7 @@ Boot variable store), a generated CA and leaf, P-256, and a SoftHSM2 token.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import re
 import subprocess
@@ -128,6 +129,20 @@ def test_imgtool_verify_accepts_sbsign(sbsigned, keys):
     assert "OK    signature image digest" in r.stdout and "OK    signature chain" in r.stdout
     r = imgtool("uefi", "verify", sbsigned)
     assert r.returncode == 0 and "embedded signer certificate only" in r.stdout
+    report = json.loads(imgtool("uefi", "verify", sbsigned, "--cert", keys["cert"], "--json").stdout)
+    assert report["ok"] and report["trusted"] and [c["name"] for c in report["checks"]] == [
+        "signature image digest", "signature signer", "signature chain"]
+    sig = authenticode.describe(sbsigned.read_bytes())[0]
+    assert sig.signing_time is not None and sig.subject == keys["signer"].certificate.subject.rfc4514_string()
+
+
+@pytest.mark.parametrize("digest", ["sha1", "sha384", "sha512"])
+def test_verify_accepts_other_digests_osslsigncode_writes(images, keys, tmp_path, digest):
+    out = tmp_path / f"{digest}.efi"
+    subprocess.run([need("osslsigncode"), "sign", "-h", digest, "-key", str(keys["plain"]), "-certs",
+                    str(keys["cert"]), "-in", str(images["fixed"]), "-out", str(out)], check=True, capture_output=True)
+    r = imgtool("uefi", "verify", out, "--cert", keys["cert"])
+    assert r.returncode == 0 and f"OK    signature image digest: {digest} " in r.stdout, r.stdout + r.stderr
 
 
 def test_every_single_byte_tamper_of_the_hashed_ranges_is_rejected(sbsigned, keys):
@@ -327,3 +342,18 @@ def test_pkcs11_token_key_signs(images, softhsm, tmp_path):
     assert sb.returncode == 0, sb.stdout + sb.stderr
     info = authenticode.describe(signed.read_bytes())[0]
     assert info.subject == "CN=token key" and info.serial == 7
+
+
+def test_examples_makefile_efi_targets(uefi_payloads, keys, tmp_path):
+    """The efi and efi_signed steps of examples/Makefile, as a project would run them."""
+    import shutil
+
+    app = tmp_path / "app.elf"
+    shutil.copyfile(uefi_payloads["fixed"], app)
+    root = Path(__file__).resolve().parent.parent
+    r = subprocess.run([need("make"), "-f", str(root / "examples" / "Makefile"), f"APP={app}",
+                        f"DB_PASS={keys['password']}", f"IMGTOOL={sys.executable} -m imgtool", "efi", "efi_signed"],
+                       capture_output=True, text=True, cwd=root)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert parse((tmp_path / "app.efi").read_bytes()).certificate_table is None
+    assert authenticode.verify((tmp_path / "app-signed.efi").read_bytes(), keys["signer"].certificate).ok

@@ -88,10 +88,11 @@ def parse_base_relocations(data, base_offset: int = 0) -> list[tuple[int, int]]:
         if size < 8 or size % 2 or pos + size > len(mv):
             raise FormatError(f"SizeOfBlock {size} (expected an even size >= 8 that ends inside the "
                               f"{len(mv)}-byte table)", offset=base_offset + pos, field="IMAGE_BASE_RELOCATION.SizeOfBlock")
-        entries = array("H", bytes(mv[pos + 8:pos + size]))
+        block = IMAGE_BASE_RELOCATION.parse(bytes(mv[pos:pos + size]))
+        entries = array("H", block.TypeOffset)
         if array("H", b"\1\0")[0] != 1:  # big-endian host: the table is little-endian
             entries.byteswap()
-        page = head.VirtualAddress
+        page = block.VirtualAddress
         out.extend((page + (e & 0xFFF), e >> 12) for e in entries if e >> 12 != IMAGE_REL_BASED_ABSOLUTE)
         pos += size
     return out

@@ -403,7 +403,8 @@ class PeFile:
             if h.dwLength < 8 or pos + h.dwLength > end:
                 raise FormatError(f"dwLength {h.dwLength} (expected 8 or more, ending inside the 0x{size:x}-byte "
                                   "certificate table)", offset=pos, field="WIN_CERTIFICATE.dwLength")
-            out.append(Certificate(h.wRevision, h.wCertificateType, self.data[pos + 8:pos + h.dwLength], pos))
+            c = WIN_CERTIFICATE.parse(self.data[pos:pos + h.dwLength])
+            out.append(Certificate(c.wRevision, c.wCertificateType, c.bCertificate, pos))
             pos += _align(h.dwLength, 8)
         return out
 
