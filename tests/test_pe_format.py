@@ -21,7 +21,7 @@ from formats import pe
 from formats.errors import FormatError
 from formats.pe import authenticode as A
 from formats.pe import constants as C
-from uefi_helpers import need
+from hab_helpers import need
 
 # -- generated images -------------------------------------------------------------------------
 

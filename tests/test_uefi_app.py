@@ -23,7 +23,7 @@ from formats.elf import ElfFile
 from formats.pe import constants as C
 from formats.pe.fromelf import elf_to_efi
 from formats.reloc import relocate
-from uefi_helpers import need
+from hab_helpers import need
 
 GO_TARGETS = ["amd64", "amd64-entry", "arm64"]
 

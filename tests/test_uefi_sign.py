@@ -22,7 +22,8 @@ from formats.pe import authenticode as pe_auth
 from formats.pe import parse
 from signing import authenticode
 from signing.keys import FileSigner
-from uefi_helpers import SNAKEOIL_CERT, SNAKEOIL_KEY, need, need_file, snakeoil_password
+from hab_helpers import need
+from uefi_helpers import SNAKEOIL_CERT, SNAKEOIL_KEY, need_file, snakeoil_password
 
 T0 = 1700000000
 

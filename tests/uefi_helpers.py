@@ -20,6 +20,9 @@ from pathlib import Path
 
 import pytest
 
+from hab_helpers import need
+from qemu_helpers import run_qemu
+
 PAYLOAD = Path(__file__).resolve().parent / "uefi" / "payload.c"
 CFLAGS = ["-O2", "-ffreestanding", "-fno-stack-protector", "-mno-red-zone", "-fshort-wchar", "-nostdlib",
           "-fno-asynchronous-unwind-tables", "-Wl,--build-id=none", "-Wl,-e,efi_main"]
@@ -33,13 +36,6 @@ SNAKEOIL_KEY = Path("/usr/share/ovmf/PkKek-1-snakeoil.key")
 SNAKEOIL_CERT = Path("/usr/share/ovmf/PkKek-1-snakeoil.pem")
 SNAKEOIL_PASSWORD = b"snakeoil\n"
 CONSOLE_LINE = re.compile(r"IMGTOOL-(\w+)-OK at=(0x[0-9a-f]+) ptr=(0x[0-9a-f]+) data=(\w+) bss=(\w+) END")
-
-
-def need(tool: str) -> str:
-    path = shutil.which(tool)
-    if path is None:  # a reference tool the test needs: a failure, never a silent skip
-        pytest.fail(f"{tool} is needed (scripts/setup.sh installs it)", pytrace=False)
-    return path
 
 
 def need_file(path: Path, package: str) -> Path:
@@ -66,11 +62,12 @@ def snakeoil_password(folder: Path) -> Path:
 _ANSI = re.compile(r"\x1b\[[0-9;=?]*[A-Za-z]")
 
 
-def boot(efi: bytes, workdir: Path, *, secure: bool = False, memory: str = "512M",
-         until: tuple[str, ...] = ("END", "Access Denied", "Not Found"), timeout: float = 90) -> str:
-    """Boot ``efi`` as \\EFI\\BOOT\\BOOTX64.EFI of a vvfat ESP under OVMF (q35, TCG) and
-    return the serial console text (ANSI sequences removed) up to the first of ``until``
-    (QEMU is stopped there) or until QEMU exits (the payload's isa-debug-exit)."""
+def boot_ovmf(efi: bytes, workdir: Path, *, secure: bool = False, memory: str = "512M", marker: str = " END",
+              timeout: float = 90) -> str:
+    """Boot ``efi`` as \\EFI\\BOOT\\BOOTX64.EFI of a vvfat ESP folder under OVMF (q35,
+    TCG; ``secure``: the Secure Boot code with the snakeoil variable store, SMM on) and
+    return the COM1 console (ANSI sequences removed) up to ``marker`` (QEMU stops there,
+    or when the payload exits through isa-debug-exit). No marker: AssertionError."""
     qemu = need("qemu-system-x86_64")
     code = need_file(OVMF / ("OVMF_CODE_4M.secboot.fd" if secure else "OVMF_CODE_4M.fd"), "ovmf")
     vars_src = need_file(OVMF / ("OVMF_VARS_4M.snakeoil.fd" if secure else "OVMF_VARS_4M.fd"), "ovmf")
@@ -79,36 +76,16 @@ def boot(efi: bytes, workdir: Path, *, secure: bool = False, memory: str = "512M
     (esp / "EFI" / "BOOT" / "BOOTX64.EFI").write_bytes(efi)
     varstore = workdir / "vars.fd"
     shutil.copyfile(vars_src, varstore)
-    machine = "q35,smm=on,accel=tcg" if secure else "q35,accel=tcg"
-    cmd = [qemu, "-machine", machine, "-m", memory, "-nodefaults", "-display", "none", "-serial", "stdio",
-           "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-           "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={code}",
-           "-drive", f"if=pflash,format=raw,unit=1,file={varstore}",
-           "-drive", f"format=raw,file=fat:rw:{esp}"]
+    console = workdir / "console.txt"
+    argv = [qemu, "-machine", "q35,smm=on,accel=tcg" if secure else "q35,accel=tcg", "-m", memory, "-nodefaults",
+            "-display", "none", "-monitor", "none", "-serial", f"file:{console}", "-no-reboot",
+            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+            "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={code}",
+            "-drive", f"if=pflash,format=raw,unit=1,file={varstore}",
+            "-drive", f"format=raw,file=fat:rw:{esp}"]
     if secure:
-        cmd[1:1] = ["-global", "driver=cfi.pflash01,property=secure,value=on"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    chunks: list[bytes] = []
-    done = threading.Event()
-
-    def reader() -> None:
-        for chunk in iter(lambda: proc.stdout.read1(4096), b""):
-            chunks.append(chunk)
-            text = b"".join(chunks).decode("latin-1")
-            if any(u in text for u in until):
-                break
-        done.set()
-
-    t = threading.Thread(target=reader, daemon=True)
-    t.start()
-    done.wait(timeout)
-    proc.kill()
-    proc.wait()
-    t.join(5)
-    text = _ANSI.sub("", b"".join(chunks).decode("latin-1"))
-    if not done.is_set():
-        text += f"\n[timeout after {timeout} s]"
-    return text
+        argv[1:1] = ["-global", "driver=cfi.pflash01,property=secure,value=on"]
+    return _ANSI.sub("", run_qemu(argv, console, marker=marker, timeout=timeout))
 
 
 class Boots:
@@ -125,7 +102,7 @@ class Boots:
         work = self.root / name
         work.mkdir()
         t0 = time.monotonic()
-        text = boot(efi, work, **kw)
+        text = boot_ovmf(efi, work, **kw)
         with self._lock:
             self.results[name] = (text, time.monotonic() - t0)
 
