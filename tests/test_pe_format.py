@@ -232,7 +232,7 @@ def test_objcopy_images_parse_like_pefile_and_objdump(objcopy_images, kind, tmp_
 
 def test_authenticode_digest_equals_osslsigncode(objcopy_images, tmp_path):
     """osslsigncode computes the digest independently ("Calculated message digest")."""
-    from uefi_helpers import SNAKEOIL_CERT, SNAKEOIL_KEY, snakeoil_password
+    from uefi_helpers import SNAKEOIL_CERT, SNAKEOIL_KEY
 
     tool = need("osslsigncode")
     for name, data in objcopy_images.items():

@@ -150,6 +150,18 @@ def test_pie_gets_dir64_relocations_that_move_it_like_the_elf(uefi_payloads):
         assert got == moved[seg.vaddr - link_base:seg.vaddr - link_base + seg.filesz], f"segment {seg.index}"
 
 
+def test_pie_linked_off_64k_moves_down_to_a_64k_image_base(uefi_payloads):
+    elf = ElfFile.parse(uefi_payloads["pie-high"].read_bytes())
+    assert elf.text_start == 0x10001000 and min(s.vaddr for s in elf.loads) == 0x10000000
+    app = elf_to_efi(elf)
+    p = pe.parse(app.pe)
+    assert app.image_base == 0xFFF0000 and app.delta == (-0x1000) % (1 << 64)
+    assert p.optional_header.AddressOfEntryPoint == elf.entry - 0x1000 - 0xFFF0000
+    assert next(s for s in p.sections if s.name == ".text").VirtualAddress == 0x10000
+    words = [int.from_bytes(p.read_rva(rva, 8), "little") for rva, _ in p.base_relocations]
+    assert words and all(0xFFF0000 <= w < 0xFFF0000 + p.optional_header.SizeOfImage for w in words)
+
+
 def test_pie_moves_to_a_given_image_base(uefi_payloads):
     elf = ElfFile.parse(uefi_payloads["pie"].read_bytes())
     app = elf_to_efi(elf, image_base=0x1000000000)

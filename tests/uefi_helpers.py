@@ -28,9 +28,12 @@ CFLAGS = ["-O2", "-ffreestanding", "-fno-stack-protector", "-mno-red-zone", "-fs
           "-fno-asynchronous-unwind-tables", "-Wl,--build-id=none", "-Wl,-e,efi_main"]
 LINK = {"fixed": ["-static", "-Wl,-Ttext=0x10010000"],
         "pie": ["-fPIE", "-static-pie"],
+        # linked at 0x10000000: TEXT_START - 0x10000 = 0xfff1000 is no 64 KiB multiple
+        "pie-high": ["-fPIE", "-static-pie", "-Wl,-Ttext-segment=0x10000000"],
         # with a build-id note, ld puts the headers' PT_LOAD at its default 0x400000
         "lowheaders": ["-static", "-Wl,-Ttext=0x10010000", "-Wl,--build-id=sha1"]}
-MARKERS = {"fixed": "IMGTOOL-FIXED-OK", "pie": "IMGTOOL-PIE-OK", "lowheaders": "IMGTOOL-LOW-OK"}
+MARKERS = {"fixed": "IMGTOOL-FIXED-OK", "pie": "IMGTOOL-PIE-OK", "pie-high": "IMGTOOL-PIE-OK",
+           "lowheaders": "IMGTOOL-LOW-OK"}
 OVMF = Path("/usr/share/OVMF")
 SNAKEOIL_KEY = Path("/usr/share/ovmf/PkKek-1-snakeoil.key")
 SNAKEOIL_CERT = Path("/usr/share/ovmf/PkKek-1-snakeoil.pem")
@@ -122,7 +125,7 @@ class Boots:
 
 @pytest.fixture(scope="session")
 def uefi_payloads(tmp_path_factory):
-    """``{"fixed": Path, "pie": Path, "lowheaders": Path}``: the payload ELFs, built once."""
+    """``{"fixed": Path, "pie": Path, "pie-high": Path, "lowheaders": Path}``: the payload ELFs, built once."""
     d = tmp_path_factory.mktemp("uefi-payloads")
     return {kind: build_payload(kind, d) for kind in LINK}
 

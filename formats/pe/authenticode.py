@@ -25,7 +25,8 @@ from formats.errors import FormatError
 from formats.pe import constants as C
 from formats.pe.image import Certificate, PeFile, parse
 
-__all__ = ["hashed_ranges", "image_digest", "without_certificates", "prepare_for_signing", "with_certificates"]
+__all__ = ["hashed_ranges", "image_digest", "without_certificates", "prepare_for_signing", "with_certificates",
+           "AUTHENTICODE_CERTIFICATE"]
 
 
 def hashed_ranges(pe: PeFile) -> list[tuple[int, int]]:

@@ -107,8 +107,8 @@ def elf_to_efi(
     Args:
         elf: the linked executable.
         image_base: the preferred load address (a multiple of 64 KiB); default
-            TEXT_START - 0x10000 (for a position-independent ELF where that is negative:
-            :data:`PIE_DEFAULT_IMAGE_BASE`).
+            TEXT_START - 0x10000 (for a position-independent ELF rounded down to 64 KiB,
+            and :data:`PIE_DEFAULT_IMAGE_BASE` where it is negative).
         subsystem: 10 EFI application, 11 boot service driver, 12 runtime driver.
         relocs_stripped: for a fixed-address ELF, set IMAGE_FILE_RELOCS_STRIPPED (the
             firmware then refuses the image when ImageBase is taken); ``False`` gives
@@ -155,6 +155,8 @@ def elf_to_efi(
                 raise FormatError(f"TEXT_START 0x{text:x} leaves no 64 KiB below it for ImageBase (go-boot links "
                                   "at ImageBase + 0x10000); give the image base", source=elf.source, field="ImageBase")
             image_base = PIE_DEFAULT_IMAGE_BASE
+        elif pic:
+            image_base -= image_base % 0x10000  # a PIE can move to the 64 KiB multiple below
     if not 0 <= image_base < space:
         raise FormatError(f"ImageBase 0x{image_base:x} does not fit 64 bits", field="ImageBase")
     delta = 0

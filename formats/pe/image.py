@@ -29,7 +29,8 @@ from formats.pe.structs import (IMAGE_DATA_DIRECTORY, IMAGE_DOS_HEADER, IMAGE_FI
                                 OPTIONAL_HEADERS, PE32_MAGIC, PE32PLUS_MAGIC, PE_SIGNATURE, WIN_CERTIFICATE,
                                 WIN_CERTIFICATE_HEADER, parse_struct)
 
-__all__ = ["Section", "Certificate", "PeImage", "PeFile", "SectionHeader", "build", "parse", "DOS_STUB"]
+__all__ = ["Section", "Certificate", "PeImage", "PeFile", "SectionHeader", "build", "parse", "headers_size", "DOS_STUB",
+           "PE32_MAGIC", "PE32PLUS_MAGIC"]
 
 #: The 16-bit real-mode program DOS runs if someone starts the file there: it prints a
 #: line and exits. Code at file offset 0x40 (e_cparhdr = 4 paragraphs), ``CS`` = the
