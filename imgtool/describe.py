@@ -13,7 +13,7 @@ from imgtool.output import read_input
 
 
 def describe_file(path: str | os.PathLike[str]) -> dict:
-    """Describe the file at ``path`` (ELF, i.MX boot image, signed i.MX image).
+    """Describe the file at ``path`` (ELF, i.MX boot image, signed i.MX image, PE image).
 
     Raises:
         InputError: unreadable file.
@@ -39,7 +39,12 @@ def describe_file(path: str | os.PathLike[str]) -> dict:
 
             desc["hab"] = describe_csf(data)
         return desc
-    raise FormatError("not a recognised file (expected an ELF or an i.MX image starting with an IVT)", source=src, offset=0)
+    if data[:2] == b"MZ":
+        from imgtool.peinfo import describe_pe
+
+        return describe_pe(data, src)
+    raise FormatError("not a recognised file (expected an ELF, a PE image or an i.MX image starting with an IVT)",
+                      source=src, offset=0)
 
 
 def _hex(v: int | None) -> str:
@@ -52,6 +57,10 @@ def render_text(desc: dict) -> str:
         return _render_elf(desc)
     if desc.get("format") == "imx":
         return _render_imx(desc)
+    if desc.get("type") == "pe":
+        from imgtool.peinfo import render_pe
+
+        return render_pe(desc)
     return _render_generic(desc)
 
 
