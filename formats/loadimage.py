@@ -10,6 +10,9 @@ placed at their load address (LMA: the section's VMA moved by its PT_LOAD's
 Compared with the TamaGo recipe (``objcopy -O binary -j .text -j .rodata ... -j
 .noptrbss``), a flat image made here also carries ``.go.fipsinfo`` (Go 1.24+), which the
 recipe's fixed list drops, leaving zeros where the FIPS self-check expects its data.
+
+Whether a Go ELF's runtime sections are whole is the Go layer's check
+(:func:`formats.go.binary.check_go_layout`), run by the pipelines before they flatten.
 """
 
 from __future__ import annotations
@@ -119,21 +122,6 @@ def section_chunks(elf: ElfFile, *, include_bss: bool = True, only: Sequence[str
     return out
 
 
-def check_go_layout(elf: ElfFile) -> None:
-    """Check the Go runtime sections a bootable image needs.
-
-    Raises:
-        FormatError: a Go 1.26+ ELF without ``.go.module`` (it holds
-            ``runtime.firstmoduledata``; an image without it does not start).
-    """
-    info = elf.build_info
-    release = info.go_release if info else None
-    if release and release >= (1, 26) and elf.section(".go.module") is None:
-        raise FormatError(
-            f"built with {info.go_version} but has no .go.module section (it holds runtime.firstmoduledata; "
-            "was it removed by objcopy or strip?)", source=elf.source, field=".go.module")
-
-
 def flatten(
     elf: ElfFile,
     *,
@@ -151,12 +139,9 @@ def flatten(
     Raises:
         FormatError: no loadable section; sections overlap; a hole between two sections
             is larger than ``max_gap`` bytes (``None`` allows any): the flat file would be
-            mostly fill, as when RAM data sits far from flash; or a Go 1.26+ ELF lacks
-            ``.go.module``.
+            mostly fill, as when RAM data sits far from flash; a fill byte outside 0..255.
     """
-    if not 0 <= fill <= 255:
-        raise FormatError(f"fill byte {fill} is not in 0..255", field="--fill")
-    check_go_layout(elf)
+    _check_fill(fill)
     chunks = section_chunks(elf, include_bss=include_bss, only=only)
     if not chunks:
         raise FormatError("no loadable sections (SHF_ALLOC, not a note)", source=elf.source, field="section headers")
@@ -219,8 +204,7 @@ def segment_buffer(
     Raises:
         FormatError: as :func:`flatten_segments`.
     """
-    if not 0 <= fill <= 255:
-        raise FormatError(f"fill byte {fill} is not in 0..255", field="--fill")
+    _check_fill(fill)
     loads = sorted((s for s in elf.loads if s.memsz), key=lambda s: s.vaddr)
     if not loads:
         raise FormatError("no PT_LOAD segment with a size", source=elf.source, field="program headers")
@@ -250,3 +234,8 @@ def segment_buffer(
         del buf[last - base:]
         regions = [r if r.end <= last else replace(r, size=last - r.address) for r in regions if r.address < last]
     return base, buf, tuple(regions)
+
+
+def _check_fill(fill: int) -> None:
+    if not 0 <= fill <= 255:
+        raise FormatError(f"fill byte {fill} is not in 0..255", field="--fill")

@@ -12,6 +12,8 @@ import os
 
 from formats.elf import ElfFile
 from formats.errors import FormatError
+from formats.go.buildinfo import build_id, parse_buildinfo
+from formats.go.symbols import package_paths
 from imgtool.output import read_input
 
 #: Import-path prefixes of the packages that name the hardware a TamaGo program targets.
@@ -37,7 +39,7 @@ def tamago_packages(elf: ElfFile) -> dict[str, list[str]]:
     or a program that is not built on TamaGo.
     """
     boards, socs = set(), set()
-    for pkg in elf.iter_package_paths():
+    for pkg in package_paths(elf):
         if pkg.startswith(TAMAGO_BOARD_PREFIX):
             boards.add(pkg)
         elif pkg.startswith(TAMAGO_SOC_PREFIX):
@@ -51,7 +53,7 @@ def elf_summary(elf: ElfFile) -> dict:
     Raises:
         FormatError: the Go build information is malformed.
     """
-    info = elf.build_info
+    info = parse_buildinfo(elf)
     stripped = not any(s.type == 2 for s in elf.sections)
     out = {
         "file": elf.source,
@@ -77,7 +79,7 @@ def elf_summary(elf: ElfFile) -> dict:
             for s in elf.sections if s.index
         ],
         "notes": [{"section": n.section, "name": n.name, "type": n.type, "size": len(n.desc)} for n in elf.notes],
-        "go_build_id": elf.go_build_id,
+        "go_build_id": build_id(elf),
         "gnu_build_id": elf.gnu_build_id,
         "pvh_entry": elf.pvh_entry,
         "go": info.to_dict() if info else None,

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from formats.elf import ElfFile
 from formats.errors import FormatError
-from formats.loadimage import DEFAULT_MAX_GAP, check_go_layout, flatten, section_chunks
+from formats.go.binary import check_go_layout
+from formats.loadimage import DEFAULT_MAX_GAP, flatten, section_chunks
 
 FORMATS = ("bin", "hex", "srec", "uf2")
 
@@ -45,6 +46,7 @@ def build_flat(elf: ElfFile, opts: FlatOptions) -> bytes:
     """
     if opts.format not in FORMATS:
         raise FormatError(f"unknown format {opts.format!r} (expected one of {', '.join(FORMATS)})", field="--format")
+    check_go_layout(elf)
     if opts.format == "bin" or opts.append_crc or opts.pad_to is not None:
         image = flatten(elf, include_bss=opts.include_bss, fill=opts.fill, max_gap=opts.max_gap)
         if opts.pad_to is not None:
@@ -56,7 +58,6 @@ def build_flat(elf: ElfFile, opts: FlatOptions) -> bytes:
             return data
         segments = [(image.base, data)]
     else:
-        check_go_layout(elf)
         segments = [(lma, data) for lma, data, _ in section_chunks(elf, include_bss=opts.include_bss)]
     if opts.format == "hex":
         from formats import ihex

@@ -35,6 +35,7 @@ import re
 from typing import Iterable, Sequence
 
 from formats.elf import ElfFile
+from formats.go.symbols import package_paths
 from formats.loadimage import loaded_sections
 from imgtool.boards import RamRegion
 from imgtool.size.views import parse_size
@@ -215,7 +216,7 @@ def memory_map(elf: ElfFile, board: str | None = None, specs: Sequence[str] = ()
         origin.append("--region")
     if board is None and not specs:
         try:
-            b = detect_board({*elf.iter_package_paths(), *packages}, elf.text_start)
+            b = detect_board({*package_paths(elf), *packages}, elf.text_start)
         except InputError:  # ambiguous: a report is optional, so say nothing
             b = None
         if b is None:
