@@ -11,8 +11,10 @@ Compared with the TamaGo recipe (``objcopy -O binary -j .text -j .rodata ... -j
 .noptrbss``), a flat image made here also carries ``.go.fipsinfo`` (Go 1.24+), which the
 recipe's fixed list drops, leaving zeros where the FIPS self-check expects its data.
 
-Whether a Go ELF's runtime sections are whole is the Go layer's check
-(:func:`formats.go.binary.check_go_layout`), run by the pipelines before they flatten.
+Errors about an argument name it as their ``field`` (``fill``, ``pad_to``, ``max_gap``),
+for the caller to map to its own option names. Whether a Go ELF's runtime sections are
+whole is the Go layer's check (:func:`formats.go.binary.check_go_layout`), run by the
+pipelines before they flatten.
 """
 
 from __future__ import annotations
@@ -73,7 +75,8 @@ class LoadImage:
             FormatError: ``address`` is below the end of the image.
         """
         if address < self.end:
-            raise FormatError(f"pad-to address 0x{address:x} is below the end of the image (0x{self.end:x})", field="--pad-to")
+            raise FormatError(f"pad address 0x{address:x} is below the end of the image (0x{self.end:x})",
+                              field="pad_to")
         if address == self.end:
             return self
         pad = Region(self.end, address - self.end, "pad")
@@ -156,8 +159,8 @@ def flatten(
             if max_gap is not None and gap > max_gap:
                 raise FormatError(
                     f"a hole of 0x{gap:x} bytes between 0x{pos:x} and {name} at 0x{lma:x} would make the flat image "
-                    f"0x{lma + len(data) - base:x} bytes (limit 0x{max_gap:x}); use a sparse format (hex, srec, uf2) "
-                    "or allow it with --max-gap", source=elf.source, field=name)
+                    f"0x{lma + len(data) - base:x} bytes (the hole limit is 0x{max_gap:x}); use a sparse format "
+                    "(hex, srec, uf2) or a larger limit", source=elf.source, field="max_gap")
             parts.append(bytes([fill]) * gap)
             regions.append(Region(pos, gap, "gap"))
         parts.append(data)
@@ -218,8 +221,8 @@ def segment_buffer(
             gap = seg.vaddr - pos
             if max_gap is not None and gap > max_gap:
                 raise FormatError(
-                    f"a hole of 0x{gap:x} bytes between 0x{pos:x} and {name} at 0x{seg.vaddr:x} exceeds the limit "
-                    f"(0x{max_gap:x}); allow it with --max-gap", source=elf.source, field=name)
+                    f"a hole of 0x{gap:x} bytes between 0x{pos:x} and {name} at 0x{seg.vaddr:x} exceeds the hole "
+                    f"limit (0x{max_gap:x})", source=elf.source, field="max_gap")
             buf += bytes([fill]) * gap
             regions.append(Region(pos, gap, "gap"))
         filesz = min(seg.filesz, seg.memsz)
@@ -238,4 +241,4 @@ def segment_buffer(
 
 def _check_fill(fill: int) -> None:
     if not 0 <= fill <= 255:
-        raise FormatError(f"fill byte {fill} is not in 0..255", field="--fill")
+        raise FormatError(f"fill byte {fill} is not in 0..255", field="fill")

@@ -204,7 +204,9 @@ def relocate(
             is not an undefined dynamic symbol or its value does not fit; a relocation is of
             a refused type, targets a word outside the loaded segments, or refers to an
             undefined or ifunc symbol. Messages name the table, entry index, r_offset and
-            type; malformed dynamic sections as :func:`read_dynamic_relocations`.
+            type; malformed dynamic sections as :func:`read_dynamic_relocations`. Where an
+            argument is what to change, the error's ``field`` names it (``base``,
+            ``symbols``, ``skip_unsupported``, ``fill``, ``max_gap``).
     """
     rel = read_dynamic_relocations(elf)
     link_base, data, regions = segment_buffer(elf, include_bss=include_bss, fill=fill, max_gap=max_gap)
@@ -213,7 +215,7 @@ def relocate(
     extent = max(s.vaddr + s.memsz for s in elf.loads if s.memsz) - link_base  # BSS counts, included or not
     if not 0 <= base or base + extent > space:
         raise FormatError(f"base 0x{base:x} puts the 0x{extent:x}-byte memory image outside the {8 * w}-bit "
-                          "address space", source=elf.source, field="--base")
+                          "address space", source=elf.source, field="base")
     delta = (base - link_base) % (1 << 64)
     if base != link_base and not (rel.tables and rel.position_independent):
         kind = {1: "ET_REL", 2: "ET_EXEC", 3: "ET_DYN"}.get(elf.e_type, f"type {elf.e_type}")
@@ -226,7 +228,7 @@ def relocate(
         lo = base - (base - link_base) % align
         raise FormatError(f"base 0x{base:x} is not link base 0x{link_base:x} plus a multiple of the segment alignment "
                           f"0x{align:x} (p_align; AArch64 ADRP and page-relative code need it): use e.g. 0x{lo:x} or "
-                          f"0x{lo + align:x}", source=elf.source, field="--base")
+                          f"0x{lo + align:x}", source=elf.source, field="base")
     if not rel.position_independent:
         rel = replace(rel, tables=[])  # at its link address a fixed-address file is used as linked
     types = types_for(elf.machine, elf.elfclass)
@@ -269,17 +271,17 @@ def relocate(
 
 
 def _resolve_symbols(elf, syms, delta, given, allow_undefined):
-    """Final symbol values and kinds for the C walker; checks ``given`` (--define)."""
+    """Final symbol values and kinds for the C walker; checks ``given`` (``symbols``)."""
     mask = (1 << elf.elfclass) - 1
     undefined_names = {s.name for i, s in enumerate(syms) if i and s.shndx == SHN_UNDEF}
     for name, value in given.items():
         if name not in undefined_names:
             why = ("the ELF defines this symbol itself" if any(s.name == name for s in syms)
                    else "no undefined dynamic symbol has this name")
-            raise FormatError(f"--define {name}: {why}", source=elf.source, field="--define")
+            raise FormatError(f"{name}: {why}", source=elf.source, field="symbols")
         if not 0 <= value <= mask:
-            raise FormatError(f"--define {name}=0x{value:x} does not fit {elf.elfclass} bits", source=elf.source,
-                              field="--define")
+            raise FormatError(f"{name}=0x{value:x} does not fit {elf.elfclass} bits", source=elf.source,
+                              field="symbols")
     symvals = array("Q", bytes(8 * len(syms)))
     symkind = bytearray(len(syms))
     undefined = []
@@ -322,13 +324,16 @@ def _error(rel: DynamicRelocations, t: RelocTable, status: int, index: int, link
     field = None
     if status == 1:
         msg = (f"{head} cannot be applied to a flat image (TLS, IRELATIVE and COPY need a run-time loader); "
-               "--skip-unsupported leaves such words as linked")
+               "skipping leaves such words as linked")
+        field = "skip_unsupported"
     elif status == 2:
         msg = f"{head} is outside the loaded segments (0x{link_base:x}..0x{link_base + size:x})"
     elif status == 3 and r.symbol < len(rel.symbols) and rel.symbols[r.symbol].type == "IFUNC":
         msg = f"{head} refers to the ifunc {r.symbol_name!r}, whose resolver would have to run (not possible in a flat image)"
     elif status == 3:
-        msg = f"{head} refers to the undefined symbol {r.symbol_name!r}; give its address with --define {r.symbol_name}=ADDR"
+        msg = (f"{head} refers to the undefined symbol {r.symbol_name!r}, which has no value; give it one (or allow "
+               "undefined symbols)")
+        field = "symbols"
     elif status == 4:
         msg = f"{head} refers to symbol #{r.symbol}, past the {len(rel.symbols)} dynamic symbols"
     else:

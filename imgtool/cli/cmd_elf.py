@@ -40,6 +40,7 @@ def bin_cmd(
     crc_byteorder: str = typer.Option("little", "--crc-byteorder", help="Byte order of the appended CRC: little or big."),
 ) -> None:
     """Write the loadable content of ELF as a flat binary, Intel HEX, S-record or UF2."""
+    from imgtool.cli.fields import option_fields
     from imgtool.cli.params import parse_byte, parse_int
     from imgtool.elfinput import load_elf
     from imgtool.flatimage import FlatOptions, build_flat
@@ -60,5 +61,6 @@ def bin_cmd(
         append_crc=append_crc,
         crc_byteorder=crc_byteorder,
     )
-    data = build_flat(load_elf(elf), opts)
+    with option_fields(pad_to="--pad-to", fill="--fill", max_gap="--max-gap"):
+        data = build_flat(load_elf(elf), opts)
     write_atomic(output, data)

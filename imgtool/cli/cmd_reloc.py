@@ -29,6 +29,7 @@ def relocate_cmd(
     from formats import ihex, srec
     from formats.pe import IMAGE_REL_BASED_DIR64, IMAGE_REL_BASED_HIGHLOW, base_relocations
     from formats.reloc import relocate
+    from imgtool.cli.fields import option_fields
     from imgtool.cli.params import parse_byte, parse_int
     from imgtool.elfinput import load_elf
     from imgtool.errors import InputError
@@ -43,9 +44,12 @@ def relocate_cmd(
         if not sep or not name.strip():
             raise InputError(f"--define {d!r}: expected NAME=ADDR")
         symbols[name.strip()] = parse_int(value, f"--define {name.strip()}")
-    r = relocate(load_elf(elf), address, symbols=symbols, allow_undefined=allow_undefined,
-                 skip_unsupported=skip_unsupported, fix_go_itabs=not no_go_fix, include_bss=not no_bss,
-                 fill=parse_byte(fill, "--fill"), max_gap=None if max_gap == "any" else parse_int(max_gap, "--max-gap"))
+    gap = None if max_gap == "any" else parse_int(max_gap, "--max-gap")
+    with option_fields(base="--base", symbols="--define", skip_unsupported="--skip-unsupported", fill="--fill",
+                       max_gap="--max-gap"):
+        r = relocate(load_elf(elf), address, symbols=symbols, allow_undefined=allow_undefined,
+                     skip_unsupported=skip_unsupported, fix_go_itabs=not no_go_fix, include_bss=not no_bss,
+                     fill=parse_byte(fill, "--fill"), max_gap=gap)
     img = r.image
     if fmt == "bin":
         data = img.data
