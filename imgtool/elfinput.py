@@ -12,8 +12,6 @@ import os
 
 from formats.elf import ElfFile
 from formats.errors import FormatError
-from formats.go.buildinfo import build_id, parse_buildinfo
-from formats.go.symbols import package_paths
 from imgtool.output import read_input
 
 #: Import-path prefixes of the packages that name the hardware a TamaGo program targets.
@@ -38,6 +36,8 @@ def tamago_packages(elf: ElfFile) -> dict[str, list[str]]:
     Returns ``{"boards": [...], "socs": [...]}`` (sorted); empty lists for a stripped ELF
     or a program that is not built on TamaGo.
     """
+    from formats.go.symbols import package_paths
+
     boards, socs = set(), set()
     for pkg in package_paths(elf):
         if pkg.startswith(TAMAGO_BOARD_PREFIX):
@@ -53,6 +53,8 @@ def elf_summary(elf: ElfFile) -> dict:
     Raises:
         FormatError: the Go build information is malformed.
     """
+    from formats.go.buildinfo import build_id, parse_buildinfo
+
     info = parse_buildinfo(elf)
     stripped = not any(s.type == 2 for s in elf.sections)
     out = {

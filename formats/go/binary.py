@@ -15,11 +15,10 @@ from typing import TYPE_CHECKING, Iterator
 from formats.elf import ElfFile
 from formats.errors import FormatError
 from formats.go.buildinfo import BuildInfo, build_id, parse_buildinfo
-from formats.go.reader import BinaryReader
-from formats.go.symbols import package_paths
 
 if TYPE_CHECKING:  # pragma: no cover
     from formats.go.moduledata import GoTables
+    from formats.go.reader import BinaryReader
 
 
 def check_go_layout(reader: BinaryReader) -> None:
@@ -60,6 +59,8 @@ class GoElfFile(ElfFile):
 
     def iter_package_paths(self) -> Iterator[str]:
         """Distinct Go package paths that define symbols (:func:`formats.go.symbols.package_paths`)."""
+        from formats.go.symbols import package_paths
+
         return package_paths(self)
 
     @cached_property

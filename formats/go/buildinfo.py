@@ -28,12 +28,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from struct import Struct
+from typing import TYPE_CHECKING
 
 from formats.elfstructs import elf_structs
 from formats.errors import FormatError
-from formats.go.reader import BinaryReader
 from formats.go.varint import uvarint
+
+if TYPE_CHECKING:  # pragma: no cover
+    from struct import Struct
+
+    from formats.go.reader import BinaryReader
 
 BUILDINFO_MAGIC = b"\xff Go buildinf:"
 _FLAG_ENDIAN_BIG = 0x1
