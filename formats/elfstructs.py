@@ -29,39 +29,44 @@ from __future__ import annotations
 
 import sys
 from array import array
-from dataclasses import dataclass
 from struct import Struct
 
+#: (ELF32 format, ELF64 format) per record, without the byte-order character
+_FORMATS = {
+    "ehdr": ("HHIIIIIHHHHHH", "HHIQQQIHHHHHH"),
+    "phdr": ("IIIIIIII", "IIQQQQQQ"),
+    "shdr": ("IIIIIIIIII", "IIQQQQIIQQ"),
+    "sym": ("IIIBBH", "IBBHQQ"),
+    "dyn": ("iI", "qQ"),
+    "rel": ("II", "QQ"),
+    "rela": ("III", "QQQ"),
+    "nhdr": ("III", "III"),
+    "word": ("I", "Q"),
+    "u32": ("I", "I"),
+    "u64": ("Q", "Q"),
+}
 
-@dataclass(frozen=True)
+
 class ElfStructs:
     """The record layouts of one ELF class (32 or 64) and byte order; see the module doc.
 
-    ``word_size`` is the size of an address in bytes (4 or 8); ``byteorder`` is
-    ``"little"`` or ``"big"`` (as :meth:`int.from_bytes` takes it).
+    Attributes ``ehdr``, ``phdr``, ``shdr``, ``sym``, ``dyn``, ``rel``, ``rela``, ``nhdr``,
+    ``word``, ``u32``, ``u64`` are :class:`struct.Struct`; ``word_size`` is the size of an
+    address in bytes (4 or 8); ``byteorder`` is ``"little"`` or ``"big"`` (as
+    :meth:`int.from_bytes` takes it). Get one with :func:`elf_structs`; treat it as
+    read-only.
     """
 
-    elfclass: int
-    little_endian: bool
-    ehdr: Struct
-    phdr: Struct
-    shdr: Struct
-    sym: Struct
-    dyn: Struct
-    rel: Struct
-    rela: Struct
-    nhdr: Struct
-    word: Struct
-    u32: Struct
-    u64: Struct
+    __slots__ = ("elfclass", "little_endian", "word_size", "byteorder", *_FORMATS)
 
-    @property
-    def word_size(self) -> int:
-        return self.elfclass // 8
-
-    @property
-    def byteorder(self) -> str:
-        return "little" if self.little_endian else "big"
+    def __init__(self, elfclass: int, little_endian: bool) -> None:
+        self.elfclass = elfclass
+        self.little_endian = little_endian
+        self.word_size = elfclass // 8
+        self.byteorder = "little" if little_endian else "big"
+        e = "<" if little_endian else ">"
+        for name, fmts in _FORMATS.items():
+            setattr(self, name, Struct(e + fmts[elfclass == 64]))
 
     def words(self, data) -> array:
         """``data`` (bytes-like) as an array of address-sized unsigned words in this byte
@@ -76,24 +81,20 @@ class ElfStructs:
         return out
 
 
-def _make(elfclass: int, little_endian: bool) -> ElfStructs:
-    e = "<" if little_endian else ">"
-    if elfclass == 32:
-        return ElfStructs(32, little_endian, Struct(e + "HHIIIIIHHHHHH"), Struct(e + "IIIIIIII"),
-                          Struct(e + "IIIIIIIIII"), Struct(e + "IIIBBH"), Struct(e + "iI"), Struct(e + "II"),
-                          Struct(e + "III"), Struct(e + "III"), Struct(e + "I"), Struct(e + "I"), Struct(e + "Q"))
-    return ElfStructs(64, little_endian, Struct(e + "HHIQQQIHHHHHH"), Struct(e + "IIQQQQQQ"),
-                      Struct(e + "IIQQQQIIQQ"), Struct(e + "IBBHQQ"), Struct(e + "qQ"), Struct(e + "QQ"),
-                      Struct(e + "QQQ"), Struct(e + "III"), Struct(e + "Q"), Struct(e + "I"), Struct(e + "Q"))
-
-
-_TABLES = {(c, le): _make(c, le) for c in (32, 64) for le in (True, False)}
+_TABLES: dict[tuple[int, bool], ElfStructs] = {}
 
 
 def elf_structs(elfclass: int, little_endian: bool) -> ElfStructs:
-    """The layouts for ELF class ``elfclass`` (32 or 64) and the given byte order.
+    """The layouts for ELF class ``elfclass`` (32 or 64) and the given byte order (made
+    once, then shared).
 
     Raises:
-        KeyError: ``elfclass`` is neither 32 nor 64.
+        ValueError: ``elfclass`` is neither 32 nor 64.
     """
-    return _TABLES[elfclass, little_endian]
+    key = (elfclass, bool(little_endian))
+    table = _TABLES.get(key)
+    if table is None:
+        if elfclass not in (32, 64):
+            raise ValueError(f"ELF class {elfclass}, expected 32 or 64")
+        table = _TABLES[key] = ElfStructs(elfclass, key[1])
+    return table
