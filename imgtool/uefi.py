@@ -9,6 +9,9 @@ partition: ``{"EFI/BOOT/BOOTX64.EFI": bytes}`` (UEFI 2.10 §3.5.1.1, removable m
 The signing time is written only when asked: ``--signing-time``, else
 ``SOURCE_DATE_EPOCH``; without either there is no signingTime attribute (UEFI does not
 read it), so the same inputs always give the same bytes.
+
+Go knowledge stays here, above the format: the ``.go.module`` check and the warnings about
+what a TamaGo program expects of its UEFI image (:func:`tamago_warnings`).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ class AppResult:
     app: object
     signed: bool
     signing_time: _dt.datetime | None
+    warnings: tuple[str, ...] = ()
 
 
 def signing_time(option: str | None) -> _dt.datetime | None:
@@ -108,16 +112,43 @@ def build_app(elf_path: str | os.PathLike[str], *, image_base: int | None = None
         FormatError: see :func:`formats.pe.fromelf.elf_to_efi`.
         SigningError: the signer fails.
     """
+    from formats.go.binary import check_go_layout
+    from formats.go.buildinfo import parse_buildinfo
     from formats.pe.fromelf import SUBSYSTEMS, elf_to_efi
     from imgtool.elfinput import load_elf
 
     if subsystem not in SUBSYSTEMS:
         raise InputError(f"--subsystem {subsystem!r}: expected one of {', '.join(SUBSYSTEMS)}")
-    app = elf_to_efi(load_elf(elf_path), image_base=image_base, subsystem=SUBSYSTEMS[subsystem],
+    elf = load_elf(elf_path)
+    check_go_layout(elf)
+    app = elf_to_efi(elf, image_base=image_base, subsystem=SUBSYSTEMS[subsystem],
                      relocs_stripped=relocs_stripped, require_relocatable=relocatable)
+    warnings = tuple(tamago_warnings(elf, app, parse_buildinfo(elf)))
     if signer is None:
-        return AppResult(app.pe, app, False, None)
-    return AppResult(_sign_checked(app.pe, signer, signing_time, str(elf_path)), app, True, signing_time)
+        return AppResult(app.pe, app, False, None, warnings)
+    return AppResult(_sign_checked(app.pe, signer, signing_time, str(elf_path)), app, True, signing_time, warnings)
+
+
+def tamago_warnings(elf, app, info) -> list[str]:
+    """What a TamaGo program needs of its UEFI image that the conversion cannot check:
+    ImageBase = TEXT_START - 64 KiB (go-boot's RamStart contract) and an entry that UEFI
+    can call (``-E cpuinit``, not the ``_rt0_*`` boot-loader entry). ``elf`` the ELF,
+    ``app`` its :class:`formats.pe.fromelf.EfiApplication`, ``info`` its Go build info
+    (or ``None``); returns sentences, empty for a program not built for GOOS=tamago."""
+    from formats.pe.fromelf import TEXT_OFFSET
+
+    if info is None or info.settings.get("GOOS") != "tamago":
+        return []
+    out = []
+    text = app.text_start
+    if app.image_base != text - TEXT_OFFSET:
+        out.append(f"ImageBase 0x{app.image_base:x} is not TEXT_START - 0x10000 (0x{text - TEXT_OFFSET:x}): the "
+                   "TamaGo UEFI runtime takes RamStart = text - 64 KiB to be the image's first page")
+    entry = next((s.name for s in elf.symbols if s.value == elf.entry and s.type == "FUNC"), None)
+    if entry is not None and entry.startswith("_rt0_"):
+        out.append(f"the entry point is {entry}, which expects to be started by a boot loader, not by UEFI; "
+                   "go-boot links with -E cpuinit")
+    return out
 
 
 def _read_pe(path: str | os.PathLike[str]) -> bytes:

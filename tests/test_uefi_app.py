@@ -172,12 +172,15 @@ def test_pie_moves_to_a_given_image_base(uefi_payloads):
 
 
 def test_warnings_for_a_tamago_program_started_at_its_rt0_entry(go_elf):
+    from formats.go.buildinfo import parse_buildinfo
+    from imgtool.uefi import tamago_warnings
+
     elf = ElfFile.parse(go_elf("amd64").read_bytes())
-    info = elf.build_info
-    elf.__dict__["build_info"] = dataclasses.replace(info, settings={**info.settings, "GOOS": "tamago"})
-    warnings = elf_to_efi(elf, image_base=0x10000000).warnings
+    info = parse_buildinfo(elf)
+    info = dataclasses.replace(info, settings={**info.settings, "GOOS": "tamago"})
+    warnings = tamago_warnings(elf, elf_to_efi(elf, image_base=0x10000000), info)
     assert len(warnings) == 1 and "_rt0_amd64_linux" in warnings[0] and "-E cpuinit" in warnings[0]
-    moved = elf_to_efi(elf, image_base=0x0).warnings
+    moved = tamago_warnings(elf, elf_to_efi(elf, image_base=0x0), info)
     assert any("not TEXT_START - 0x10000" in w for w in moved)
 
 

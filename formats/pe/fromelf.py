@@ -27,7 +27,6 @@ from dataclasses import dataclass
 
 from formats.elf import EM_AARCH64, EM_X86_64, PF_W, PF_X, ElfFile
 from formats.errors import FormatError
-from formats.loadimage import check_go_layout
 from formats.pe import constants as C
 from formats.pe.baserelocs import IMAGE_REL_BASED_DIR64, base_relocations
 from formats.pe.image import PeImage, Section, build, headers_size
@@ -62,8 +61,7 @@ class EfiApplication:
     built from; ``image_base``; ``text_start`` (.text's link address); ``delta`` (bytes
     added to every link-time address: non-zero when a position-independent ELF was moved
     to fit ImageBase); ``relocatable`` (a ``.reloc`` section lets the firmware move it);
-    ``relocations`` (DIR64 entries); ``segments`` (``(PT_LOAD index, PE section index)``);
-    ``warnings`` (sentences about the ELF that do not stop the conversion).
+    ``relocations`` (DIR64 entries); ``segments`` (``(PT_LOAD index, PE section index)``).
     """
 
     pe: bytes
@@ -74,7 +72,6 @@ class EfiApplication:
     relocatable: bool
     relocations: int
     segments: tuple[tuple[int, int], ...]
-    warnings: tuple[str, ...] = ()
 
 
 def _names(flags: int, has_bits: bool) -> tuple[str, int]:
@@ -116,8 +113,8 @@ def elf_to_efi(
         require_relocatable: refuse an ELF that is not position-independent.
 
     Raises:
-        FormatError: not ELF64 x86-64/AArch64; no PT_LOAD or no executable one; a Go
-            1.26+ ELF without ``.go.module``; a segment below ImageBase, over the PE
+        FormatError: not ELF64 x86-64/AArch64; no PT_LOAD or no executable one; a segment
+            below ImageBase, over the PE
             headers, sharing a page with the previous one, or more than 4 GiB above
             ImageBase; ImageBase not a multiple of 64 KiB; e_entry outside the code;
             a fixed-address ELF with ``require_relocatable``; dynamic relocations that
@@ -132,7 +129,6 @@ def elf_to_efi(
     if subsystem not in SUBSYSTEMS.values():
         raise FormatError(f"subsystem {subsystem} is not an EFI application or driver (10, 11 or 12)",
                           field="Subsystem")
-    check_go_layout(elf)
     loads = sorted((s for s in elf.loads if s.memsz), key=lambda s: s.vaddr)
     code = [s for s in loads if s.flags & PF_X]
     if not code:
@@ -235,21 +231,4 @@ def elf_to_efi(
         pe = build(image)
     except FormatError as exc:
         raise exc.with_source(elf.source) if elf.source else exc
-    return EfiApplication(pe, image, image_base, text, delta, pic, len(set(rvas)), tuple(mapping),
-                          tuple(_go_warnings(elf, image_base, text)))
-
-
-def _go_warnings(elf: ElfFile, image_base: int, text: int) -> list[str]:
-    """What a TamaGo program needs of its UEFI image that the conversion cannot check."""
-    info = elf.build_info
-    if info is None or info.settings.get("GOOS") != "tamago":
-        return []
-    out = []
-    if image_base != text - TEXT_OFFSET:
-        out.append(f"ImageBase 0x{image_base:x} is not TEXT_START - 0x10000 (0x{text - TEXT_OFFSET:x}): the TamaGo "
-                   "UEFI runtime takes RamStart = text - 64 KiB to be the image's first page")
-    entry = next((s.name for s in elf.symbols if s.value == elf.entry and s.type == "FUNC"), None)
-    if entry is not None and entry.startswith("_rt0_"):
-        out.append(f"the entry point is {entry}, which expects to be started by a boot loader, not by UEFI; "
-                   "go-boot links with -E cpuinit")
-    return out
+    return EfiApplication(pe, image, image_base, text, delta, pic, len(set(rvas)), tuple(mapping))

@@ -41,7 +41,7 @@ def uefi_app_cmd(
     result = build_app(elf, image_base=parse_int(image_base, "--image-base"), subsystem=subsystem,
                        relocs_stripped=not no_relocs_stripped, relocatable=relocatable, signer=signer,
                        signing_time=signing_time(when) if signer else None)
-    for w in result.app.warnings:
+    for w in result.warnings:
         warn(f"{elf}: {w}")
     write_atomic(output or default_output(elf, ".efi"), result.pe)
 
