@@ -20,7 +20,6 @@ program with Go 1.26's 32 MiB drbg.memory), built once into /tmp.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import struct
@@ -32,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchutil import median_time  # noqa: E402
+from benchutil import elf_bench_args, median_time  # noqa: E402
 
 DEFAULT = Path("/tmp/imgtool-bench-compact-arm7.elf")
 CFG = ROOT / "imgtool" / "boards" / "usbarmory-mk2.cfg"
@@ -63,11 +62,7 @@ def quiet_time(cmd: list[str], runs: int) -> float:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("elf", nargs="?", type=Path)
-    ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--json", type=Path)
-    a = ap.parse_args()
+    a = elf_bench_args(__doc__, runs=3)
     elf = a.elf or build_default()
     imgtool = [sys.executable, "-m", "imgtool"]
     results: dict = {"elf": str(elf), "runs": a.runs, "rows": []}
