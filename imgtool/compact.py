@@ -76,20 +76,22 @@ def bss_warning(elf: ElfFile, split: BssSplit, stored: int, compact: int, what: 
             f"{stored:,}")
 
 
-def _section_split(elf: ElfFile) -> tuple[int, BssSplit | None]:
-    """``(bytes of the flat image with BSS stored, its split or None)`` from the section
-    headers alone (no image is flattened); None when nothing is initialised."""
+def _section_split(elf: ElfFile) -> tuple[int, int, BssSplit | None]:
+    """``(base address, bytes of the flat image with BSS stored, its split or None)``
+    from the section headers alone (no image is flattened); None when nothing is
+    initialised."""
     from formats.errors import FormatError
     from formats.loadimage import Region, loaded_sections, split_bss
 
     regions = [Region(elf.lma(s), s.size, "bss" if s.is_nobits else "section", s.name) for s in loaded_sections(elf)]
     if not regions:
-        return 0, None
-    stored = max(r.end for r in regions) - regions[0].address
+        return 0, 0, None
+    base = regions[0].address
+    stored = max(r.end for r in regions) - base
     try:
-        return stored, split_bss(regions)
+        return base, stored, split_bss(regions)
     except FormatError:  # only NOBITS sections
-        return stored, None
+        return base, stored, None
 
 
 def image_sizes(elf: ElfFile) -> dict:
@@ -103,9 +105,8 @@ def image_sizes(elf: ElfFile) -> dict:
 
 def _sizes(elf: ElfFile) -> tuple[dict, BssSplit | None]:
     from formats.compact import stub_size
-    from formats.loadimage import loaded_sections
 
-    stored, split = _section_split(elf)
+    base, stored, split = _section_split(elf)
     out = {"stored": stored, "compact": None, "bss_zeroed": split.zeroed_size if split else 0, "stub": None}
     if split is None:
         return out, None
@@ -114,7 +115,7 @@ def _sizes(elf: ElfFile) -> tuple[dict, BssSplit | None]:
     except InputError:
         return out, split
     out["stub"] = stub_size(split)
-    out["compact"] = split.stored_end - elf.lma(loaded_sections(elf)[0]) + out["stub"]
+    out["compact"] = split.stored_end - base + out["stub"]
     return out, split
 
 

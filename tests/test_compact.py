@@ -106,6 +106,16 @@ def test_signed_compact_verifies_with_imgtool_and_openssl(built, tmp_path):
     assert openssl_verify_csf(tmp_path, signed[img.csf_offset:], signed[:img.csf_offset], img.ivt.self_addr) == 2
 
 
+def test_compact_sdp_flavour_verifies(payload, tmp_path):
+    """Serial download keeps the stub: the loader sends the whole .imx to IVT.self."""
+    out = tmp_path / "s.imx"
+    imgtool("imx", "sign", payload.elf, "--board", "usbarmory-mk2", "--dcd", MK2_CFG, "--compact", "--sdp",
+            "--keys", pki(), "--signing-time", EPOCH, "-o", out)
+    for f in (out, tmp_path / "s-sdp.imx"):
+        report = hab.verify_imx(f.read_bytes(), srk_hash=load_hab_keys(pki(), 1).srk_hash)
+        assert report.ok and "blocks cover the stub's branch target" in [c.name for c in report.checks], f
+
+
 def test_every_stub_byte_changed_fails_verification(built):
     signed = built[1]
     img = parse_imx(signed)
@@ -276,6 +286,8 @@ def test_size_reports_both_ways(payload, go_elf):
     stored, split = stored_part(flatten(e))
     assert z["stored"] == doc["totals"]["flash_image"] == len(flatten(e).data)
     assert z["compact"] == len(stored.data) + z["stub"] and z["bss_zeroed"] == split.zeroed_size > 32 << 20
+    other = json.loads(imgtool("size", go_elf("amd64"), "--format", "json").stdout)["image_sizes"]
+    assert other["compact"] is None and other["stub"] is None and other["bss_zeroed"] > 32 << 20
     last = imgtool("size", go_elf("arm7")).stdout.splitlines()[-1]
     assert last == (f"image: stored {z['stored']}, compact {z['compact']} bytes (--compact: {z['bss_zeroed']} bytes "
                     f"of BSS zeroed at boot by a {z['stub']}-byte stub)")
