@@ -5,7 +5,9 @@ with SHF_ALLOC that is not a note, not empty and not thread-local BSS. Sections 
 placed at their load address (LMA: the section's VMA moved by its PT_LOAD's
 ``p_paddr - p_vaddr``), exactly where ``objcopy -O binary`` places them. ``.bss`` and
 ``.noptrbss`` become real zeros by default, because the TamaGo runtime never clears BSS
-(the TamaGo recipe forces them to contents with ``--set-section-flags``).
+(the TamaGo recipe forces them to contents with ``--set-section-flags``). A compact
+image stores only the part up to the last initialised byte and has a stub zero the rest:
+:func:`split_bss` and :func:`stored_part` say which is which (docs/compact.md).
 
 Compared with the TamaGo recipe (``objcopy -O binary -j .text -j .rodata ... -j
 .noptrbss``), a flat image made here also carries ``.go.fipsinfo`` (Go 1.24+), which the
