@@ -13,7 +13,8 @@ from imgtool.output import read_input
 
 
 def describe_file(path: str | os.PathLike[str]) -> dict:
-    """Describe the file at ``path`` (ELF, i.MX boot image, signed i.MX image).
+    """Describe the file at ``path`` (ELF, i.MX boot image, signed i.MX image, Raspberry Pi
+    kernel.img, SD card image).
 
     Raises:
         InputError: unreadable file.
@@ -39,6 +40,9 @@ def describe_file(path: str | os.PathLike[str]) -> dict:
 
             desc["hab"] = describe_csf(data)
         return desc
+    from imgtool.rpiinfo import describe_rpi  # Raspberry Pi kernel.img, SD card (MBR + FAT)
+    if (rpi := describe_rpi(data, src)) is not None:
+        return rpi
     raise FormatError("not a recognised file (expected an ELF or an i.MX image starting with an IVT)", source=src, offset=0)
 
 
@@ -52,6 +56,9 @@ def render_text(desc: dict) -> str:
         return _render_elf(desc)
     if desc.get("format") == "imx":
         return _render_imx(desc)
+    from imgtool.rpiinfo import render_rpi  # rpi-kernel, sdcard
+    if (rpi := render_rpi(desc)) is not None:
+        return rpi
     return _render_generic(desc)
 
 

@@ -323,13 +323,13 @@ def build_imx_from_elf(
 
     require_arch(elf, ("arm",), "imx build")
     if board_name:
-        board = get_board(board_name)
+        board = get_board(board_name, "imx")
     else:
-        board = detect_board(elf.iter_package_paths(), elf.text_start)
+        board = detect_board(elf.iter_package_paths(), elf.text_start, "imx")
     if board is None and dcd_path is None:
         raise InputError(
             f"{elf.source}: no TamaGo board package found in the ELF (stripped, or not a TamaGo program); "
-            f"pass --board (one of: {', '.join(b.name for b in list_boards())}) or --dcd imximage.cfg")
+            f"pass --board (one of: {', '.join(b.name for b in list_boards('imx'))}) or --dcd imximage.cfg")
     loaded = load_cfg(board, dcd_path, tamago_version(elf.build_info) if board is not None else None)
     image = flatten(elf)
     if elf.text_start is not None and image.base != elf.text_start:

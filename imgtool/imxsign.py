@@ -172,7 +172,7 @@ def sign_file(
         from imgtool.boards import get_board
 
         imx = data
-        board = get_board(board_name) if board_name else None
+        board = get_board(board_name, "imx") if board_name else None
     else:
         raise FormatError("neither an ELF nor an i.MX image (no IVT at offset 0)", source=str(path), offset=0)
     password = read_secret_file(password_file) if password_file is not None else None
