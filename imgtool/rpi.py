@@ -195,9 +195,9 @@ def plan_kernel(elf: ElfFile, *, board_name: str | None = None, stub: str | None
     facts = go_facts(elf)
     board = _board_for(elf, facts, board_name)
     if facts.goarm is not None and facts.goarm > board.goarm_max:
-        raise InputError(f"{src}: built with GOARM={facts.goarm}, but board {board.name} ({board.cpu}) runs GOARM="
+        raise InputError(f"{src}: built with GOARM={facts.goarm}, but board {board.name}, {board.cpu}, runs GOARM="
                          f"{board.goarm_max} code at most (tamago board/raspberrypi README): rebuild with "
-                         f"GOARM={board.goarm}", field="GOARM")
+                         f"GOARM={board.goarm}")
     variant = stub or board.stub
     if variant not in VARIANTS:
         raise InputError(f"unknown stub variant {variant!r} (expected one of {', '.join(VARIANTS)})", field="stub")
@@ -235,8 +235,8 @@ def plan_kernel(elf: ElfFile, *, board_name: str | None = None, stub: str | None
     for area in board.firmware_area:
         if address < area["end"] and area["start"] < image_end:
             raise InputError(f"{src}: the kernel loaded at {_hex_range(address, image_end)} overlaps the "
-                             f"{area['name']} at {_hex_range(area['start'], area['end'])}: load it at 0x{board.kernel_address:x}",
-                             field="kernel_address")
+                             f"{area['name']} at {_hex_range(area['start'], area['end'])}: load it at kernel_address "
+                             f"0x{board.kernel_address:x}")
     if board.ram_region_for(address, image_end - address) is None:
         ram = ", ".join(f"{r.name} {_hex_range(r.start, r.end)}" for r in board.ram)
         raise InputError(f"{src}: the image ends at 0x{image_end:x} ({image_end - address} bytes from 0x{address:x}, "

@@ -310,8 +310,8 @@ def get_board(name: str, family: str | None = None) -> Board:
         raise InputError(f"unknown board {name!r} (expected one of: {', '.join(known)})")
     if family is not None and board.family != family:
         title = FAMILY_TITLES.get(family, family)
-        raise InputError(f"board {name!r} is a {FAMILY_TITLES.get(board.family, board.family)} board, "
-                         f"not a {title} one (expected one of: {', '.join(known)})")
+        raise InputError(f"board {name!r} is for {FAMILY_TITLES.get(board.family, board.family)}, "
+                         f"not {title} (expected one of: {', '.join(known)})")
     return board
 
 
