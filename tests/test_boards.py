@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from formats.gobuildinfo import BuildInfo, Module
@@ -279,3 +281,33 @@ def test_go_module_cache_lookup(tmp_path, monkeypatch):
     monkeypatch.setenv("GOMODCACHE", str(tmp_path))
     assert gomodcache() == tmp_path
     assert module_file("github.com/BurntSushi/toml", "v1.3.2", "decode.go") == f
+
+
+def test_rpi_profiles_are_checked():
+    """The rpi family's keys are required and typed like the imx ones; profiles carry
+    their TamaGo values (tamago v1.26.0 board/raspberrypi/*/mem.go, soc/bcm2835/mem.go)."""
+    import tomllib
+
+    from imgtool.boards import _board_from_toml
+
+    pz, p2 = get_board("pizero"), get_board("pi2")
+    assert (pz.goarm, pz.goarm_max, pz.stub, pz.peripheral_base, pz.ram_start) == (5, 5, "armv6", 0x20000000, 0x100000)
+    assert (p2.goarm, p2.stub, p2.peripheral_base, p2.kernel, p2.reserved_size) == (7, "plain", 0x3F000000, "kernel7.img", 0x10000)
+    assert p2.firmware_area[0]["end"] == 0x100 and isinstance(p2.config_txt, tuple)
+    data = tomllib.loads((Path(__file__).resolve().parent.parent / "imgtool" / "boards" / "pi2.toml").read_text())
+    for key, value, message in (("stub", "thumb", "unknown stub variant 'thumb'"), ("goarm", 8, "goarm 8"),
+                                ("config_txt", ["kernel_old"], "KEY=VALUE"), ("goarm_max", "7", "wrong type"),
+                                ("firmware_area", [{"name": "x", "start": 4, "end": 4}], "start < end")):
+        with pytest.raises(RuntimeError, match=message):
+            _board_from_toml("pi2.toml", dict(data, **{key: value}))
+    with pytest.raises(RuntimeError, match="missing rpi key 'peripheral_base'"):
+        _board_from_toml("pi2.toml", {k: v for k, v in data.items() if k != "peripheral_base"})
+
+
+def test_family_filters():
+    pi2 = "github.com/usbarmory/tamago/board/raspberrypi/pi2"
+    assert detect_board([pi2], 0x110000, "rpi").name == "pi2"
+    assert detect_board([pi2], 0x110000, "imx") is None and detect_board([MK2], family="rpi") is None
+    with pytest.raises(InputError, match="'usbarmory-mk2' is for NXP i.MX, not Raspberry Pi.*pi1, pi2, pizero"):
+        get_board("usbarmory-mk2", "rpi")
+    assert {b.family for b in list_boards("imx")} == {"imx"}
