@@ -113,11 +113,11 @@ def parse_signing_time(text: str) -> _dt.datetime:
 def _signing_time(given: str | None, keys: HabKeys) -> tuple[_dt.datetime, str]:
     if given:
         return parse_signing_time(given), "option"
-    env = os.environ.get("SOURCE_DATE_EPOCH")
-    if env:
-        if not env.strip().isdigit():
-            raise InputError(f"SOURCE_DATE_EPOCH={env!r} is not a whole number of seconds")
-        return _dt.datetime.fromtimestamp(int(env), _dt.timezone.utc), "SOURCE_DATE_EPOCH"
+    from imgtool.epoch import source_date_epoch
+
+    epoch = source_date_epoch()
+    if epoch is not None:
+        return _dt.datetime.fromtimestamp(epoch, _dt.timezone.utc), "SOURCE_DATE_EPOCH"
     return max(s.certificate.not_valid_before_utc for s in (keys.csf, keys.img)), "certificates"
 
 
