@@ -151,3 +151,21 @@ def test_sdcard_input_errors(case, cards, run_imgtool, tmp_path):
     r = run_imgtool("rpi", "sdcard", pi_elf("pi2"), "--firmware", fw, "-o", out / "sd.img", *args, env=env)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and message in r.stderr, r.stderr
     assert listing(out) == set()
+
+
+def test_examples_makefile_rpi_targets(tmp_path):
+    """examples/Makefile's rpi and rpi_sdcard targets, as a project would run them."""
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    app = tmp_path / "pi.elf"
+    app.write_bytes(pi_elf("pi2").read_bytes())
+    fake_firmware(tmp_path / "fw")
+    r = subprocess.run([need("make"), "-f", str(root / "examples" / "Makefile"), f"APP={app}", "RPI_BOARD=pi2",
+                        f"FIRMWARE={tmp_path / 'fw'}", f"IMGTOOL={sys.executable} -m imgtool", "rpi", "rpi_sdcard"],
+                       capture_output=True, text=True, cwd=root)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "kernel=kernel.img\n" in (tmp_path / "config.txt").read_text()
+    assert (tmp_path / "kernel.img").read_bytes()[:4] == bytes.fromhex("00109fe5")
+    assert mbr.parse((tmp_path / "pi-sd.img").read_bytes()).partitions[0].type == mbr.TYPE_FAT32_LBA
