@@ -77,19 +77,35 @@ class GoFacts:
     """What the Go toolchain recorded in an ELF, as far as the Pi pipeline needs it.
 
     ``goarm``: the GOARM build setting (5, 6 or 7; None without build information);
-    ``packages``: the Go package paths defining symbols (board detection);
-    ``ram_start``: ``(value, symbol)`` of TamaGo's RamStart variable when the symbol table
-    has it; ``vcs_time``: the ``vcs.time`` build setting in seconds since 1970, or None.
+    ``packages``: the Go package paths defining symbols (board detection; None when not
+    asked for); ``ram_start``: ``(value, symbol)`` of TamaGo's RamStart variable when the
+    symbol table has it; ``vcs_time``: the ``vcs.time`` build setting in seconds since
+    1970, or None.
     """
 
     goarm: int | None
-    packages: tuple[str, ...]
+    packages: tuple[str, ...] | None
     ram_start: tuple[int, str] | None
     vcs_time: int | None
 
 
-def go_facts(elf: ElfFile) -> GoFacts:
-    """Read :class:`GoFacts` from ``elf`` (the one place this pipeline reads Go data).
+def _ram_start_symbol(elf: ElfFile) -> tuple[int, str] | None:
+    strtab = elf.section(".strtab")
+    names = bytes(elf.section_data(strtab)) if strtab is not None else b""
+    if not any(b"\0" + n.encode() + b"\0" in names for n in RAM_START_SYMBOLS):
+        return None  # not there: no need to decode the whole symbol table
+    for sym in elf.symbols:
+        if sym.name in RAM_START_SYMBOLS and sym.size in (0, 4):
+            try:
+                return struct.unpack("<I", elf.read(sym.value, 4))[0], sym.name
+            except FormatError:
+                continue
+    return None
+
+
+def go_facts(elf: ElfFile, *, packages: bool = True) -> GoFacts:
+    """Read :class:`GoFacts` from ``elf`` (the one place this pipeline reads Go data);
+    ``packages=False`` skips the package paths (no board to detect).
 
     Raises:
         FormatError: a Go 1.26+ ELF without ``.go.module``; malformed build information.
@@ -104,15 +120,8 @@ def go_facts(elf: ElfFile) -> GoFacts:
             vcs_time = int(_dt.datetime.fromisoformat(settings["vcs.time"].replace("Z", "+00:00")).timestamp())
         except ValueError:
             vcs_time = None
-    ram_start = None
-    for sym in elf.symbols:
-        if sym.name in RAM_START_SYMBOLS and sym.size in (0, 4):
-            try:
-                ram_start = (struct.unpack("<I", elf.read(sym.value, 4))[0], sym.name)
-            except FormatError:
-                continue
-            break
-    return GoFacts(int(goarm) if goarm.isdigit() else None, tuple(elf.iter_package_paths()), ram_start, vcs_time)
+    return GoFacts(int(goarm) if goarm.isdigit() else None, tuple(elf.iter_package_paths()) if packages else None,
+                   _ram_start_symbol(elf), vcs_time)
 
 
 @dataclass(frozen=True)
@@ -156,7 +165,7 @@ def _board_for(elf: ElfFile, facts: GoFacts, board_name: str | None) -> Board:
 
     if board_name:
         return get_board(board_name, "rpi")
-    board = detect_board(facts.packages, elf.text_start, "rpi")
+    board = detect_board(facts.packages or (), elf.text_start, "rpi")
     if board is None:
         names = ", ".join(b.name for b in list_boards("rpi"))
         raise InputError(f"no TamaGo Raspberry Pi board package in {elf.source or 'the ELF'} (stripped, or not a "
@@ -192,7 +201,7 @@ def plan_kernel(elf: ElfFile, *, board_name: str | None = None, stub: str | None
     require_arch(elf, ("arm",), "rpi kernel")
     if elf.elfclass != 32:
         raise FormatError(f"rpi kernel needs a 32-bit ARM ELF, this one is ELF{elf.elfclass}", source=src, field="EI_CLASS")
-    facts = go_facts(elf)
+    facts = go_facts(elf, packages=not board_name)
     board = _board_for(elf, facts, board_name)
     if facts.goarm is not None and facts.goarm > board.goarm_max:
         raise InputError(f"{src}: built with GOARM={facts.goarm}, but board {board.name}, {board.cpu}, runs GOARM="
@@ -281,7 +290,7 @@ def build_kernel(elf: ElfFile, *, board_name: str | None = None, stub: str | Non
                           "a kernel.img payload must start at TEXT_START", source=elf.source, field="section headers")
     bss = [(r.address, r.end) for r in image.regions if r.kind == "bss"]
     code = kind.build(layout.entry, layout.stub_variant, bss, layout.kernel_address)
-    data = code + bytes(layout.payload_offset - len(code)) + image.data
+    data = b"".join((code, bytes(layout.payload_offset - len(code)), image.data))
     return RpiKernel(data, layout, image)
 
 

@@ -197,3 +197,13 @@ def test_each_check_exits_2_one_line_nothing_written(check, go_elf, no_module_el
     assert r.stderr.startswith("imgtool: error: ") and r.stderr.count("\n") == 1, r.stderr
     assert message in r.stderr and "Traceback" not in r.stderr
     assert listing(out) == set()
+
+
+def test_stripped_elf_needs_the_board_and_uses_its_ramstart(tmp_path, run_imgtool):
+    """-s -w (the tamago-example-pizero flags) leaves no symbols: no board package and no
+    RamStart symbol; with --board the profile's RamStart is used."""
+    path = pi_elf("pizero", strip=True)
+    r = run_imgtool("rpi", "kernel", path, "-o", tmp_path / "k.img")
+    assert r.returncode == 2 and "no TamaGo Raspberry Pi board package" in r.stderr and listing(tmp_path) == set()
+    r = run_imgtool("rpi", "kernel", path, "--board", "pizero", "-o", tmp_path / "k.img", "-v", check=True)
+    assert "RamStart 0x100000 (board)" in r.stderr and "armv6 stub" in r.stderr
