@@ -3,7 +3,8 @@
 Every option that takes an address or a size (``--base``, ``--pad-to``, ``--max-gap``,
 ``--fill``, ``--offset``, ``--length``, ``--kernel-address``, ``--ram-start``, ``--size``,
 ``--define NAME=ADDR``, ``--region NAME=START:SIZE``, ``--budget KEY=SIZE``) goes through
-:func:`parse_size`; nothing else in imgtool parses these strings. The grammar (docs/cli.md, "Numbers")::
+:func:`parse_size`; nothing else in imgtool parses these strings. The grammar
+(docs/cli.md, "Numbers")::
 
     value    = integer [unit] | decimal unit?
     integer  = "0x" hex-digits | "0o" octal-digits | "0b" binary-digits | decimal-digits
