@@ -43,7 +43,7 @@ def build_default() -> Path:
 
 def imgtool_inprocess(path: Path) -> dict[str, float]:
     from formats.elf import ElfFile
-    from formats.gomoduledata import locate
+    from formats.go.moduledata import locate
     from imgtool.size import render, views
     from imgtool.size.engine import analyze
 

@@ -3,14 +3,19 @@
 ``ElfFile.parse(data)`` validates the header, program headers and section headers against
 the file size (System V ABI "Object Files", ELF-64 Object File Format 1.5), then exposes
 small immutable values named as the spec names them: :class:`Section`, :class:`Segment`
-(one per program header), :class:`Symbol` (ARM Thumb bit masked), :class:`Note`, plus the
-Go build information of ``.go.buildinfo`` (:mod:`formats.gobuildinfo`).
+(one per program header), :class:`Symbol` (ARM Thumb bit masked), :class:`Note`.
 
-The header tables and the symbol table are decoded here with ``struct`` after their bounds
-are checked against the file, so that every way a file can be malformed becomes a
-:class:`FormatError` naming the field and byte offset (never a library exception), and so
-that a 100,000-symbol table decodes in a fraction of a second. The tests check this model
-against two independent parsers (pyelftools and LIEF) on real Go ELFs.
+The header tables and the symbol table are decoded here with the layouts of
+:mod:`formats.elfstructs` after their bounds are checked against the file, so that every
+way a file can be malformed becomes a :class:`FormatError` naming the field and byte
+offset (never a library exception), and so that a 100,000-symbol table decodes in a
+fraction of a second. :func:`decode_symbols` is the one decoder of Elf32_Sym/Elf64_Sym
+records, for ``.symtab`` here and for the dynamic symbols of :mod:`formats.dynamic`. The
+tests check this model against two independent parsers (pyelftools and LIEF) on real ELFs.
+
+This module is the generic ELF only: what a particular toolchain's linker puts inside an
+ELF (the Go build information, pclntab, moduledata) is read by the layer above it, which
+sees an :class:`ElfFile` through a narrow reader protocol.
 
 Supported: ELF32 and ELF64, little and big endian, machines ARM (incl. Thumb entry
 points), AArch64, x86-64, i386, RISC-V.
@@ -18,15 +23,12 @@ points), AArch64, x86-64, i386, RISC-V.
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Iterator
 
+from formats.align import align_up
+from formats.elfstructs import ElfStructs, elf_structs
 from formats.errors import FormatError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from formats.gobuildinfo import BuildInfo
 
 # e_machine values (System V gABI, "Machine" table).
 EM_386 = 3
@@ -35,7 +37,7 @@ EM_X86_64 = 62
 EM_AARCH64 = 183
 EM_RISCV = 243
 
-#: e_machine -> (GOARCH-style name for ELF32, for ELF64)
+#: e_machine -> (short architecture name for ELF32, for ELF64; the names GOARCH uses)
 _MACHINES = {
     EM_386: ("386", None),
     EM_ARM: ("arm", None),
@@ -48,6 +50,12 @@ _MACHINES = {
 SHT_NULL, SHT_PROGBITS, SHT_SYMTAB, SHT_STRTAB, SHT_RELA = 0, 1, 2, 3, 4
 SHT_NOTE, SHT_NOBITS, SHT_REL, SHT_DYNSYM = 7, 8, 9, 11
 SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR, SHF_TLS = 0x1, 0x2, 0x4, 0x400
+SHN_UNDEF, SHN_ABS = 0, 0xFFF1
+
+# Symbol binding (st_info >> 4) and the names of the types (st_info & 0xf), gABI "Symbol Table".
+STB_LOCAL, STB_GLOBAL, STB_WEAK = 0, 1, 2
+_STT = {0: "NOTYPE", 1: "OBJECT", 2: "FUNC", 3: "SECTION", 4: "FILE", 5: "COMMON", 6: "TLS", 10: "IFUNC"}
+_STB = {STB_LOCAL: "LOCAL", STB_GLOBAL: "GLOBAL", STB_WEAK: "WEAK", 10: "UNIQUE"}
 
 # Segment types and flags (gABI "Program Header").
 PT_NULL, PT_LOAD, PT_DYNAMIC, PT_INTERP, PT_NOTE, PT_PHDR, PT_TLS = 0, 1, 2, 3, 4, 6, 7
@@ -64,11 +72,9 @@ _SHT_NAMES = {
     0x70000003: "ARM_ATTRIBUTES", 0x70000001: "ARM_EXIDX",
 }
 
-#: Xen ELF note carrying the 32-bit PVH entry point (xen/include/public/elfnote.h); tamago-go
-#: emits it in ``.note.go.pvh`` with a 64-bit little-endian descriptor.
+#: Xen ELF note carrying the 32-bit PVH entry point (xen/include/public/elfnote.h), with a
+#: 4- or 8-byte descriptor.
 XEN_ELFNOTE_PHYS32_ENTRY = 0x12
-#: Go build ID note type (cmd/link: ``ELF_NOTE_GOBUILDID_TAG``).
-GO_NOTE_BUILDID = 4
 NT_GNU_BUILD_ID = 3
 
 
@@ -105,6 +111,16 @@ class Section:
     @property
     def is_tls(self) -> bool:
         return bool(self.flags & SHF_TLS)
+
+    @property
+    def is_writable(self) -> bool:
+        """SHF_WRITE: writable at run time."""
+        return bool(self.flags & SHF_WRITE)
+
+    @property
+    def is_executable(self) -> bool:
+        """SHF_EXECINSTR: machine code."""
+        return bool(self.flags & SHF_EXECINSTR)
 
     @property
     def file_size(self) -> int:
@@ -152,19 +168,65 @@ class Segment:
 
 @dataclass(frozen=True)
 class Symbol:
-    """One symbol-table entry.
+    """One symbol-table entry (Elf32_Sym / Elf64_Sym), of ``.symtab`` or the dynamic table.
 
-    ``value`` has the ARM Thumb bit masked off (ARM ELF ABI §5.5.3: bit 0 of a Thumb
-    function's address is the mode, not the address); ``thumb`` records it.
+    ``value`` (bytes: an address, or an offset for ``SHN_ABS``/``COMMON``) has the ARM
+    Thumb bit masked off (ARM ELF ABI §5.5.3: bit 0 of a Thumb function's address is the
+    mode, not the address); ``thumb`` records it and :attr:`st_value` gives the raw word.
+    ``type`` is the readelf name of STT (``"FUNC"``, ``"OBJECT"``, ``"NOTYPE"``,
+    ``"SECTION"``, ``"FILE"``, ``"TLS"``, ``"IFUNC"``; other values as their number);
+    ``bind`` the STB number (:data:`STB_LOCAL`, :data:`STB_GLOBAL`, :data:`STB_WEAK`);
+    ``shndx`` the section index (:data:`SHN_UNDEF`, :data:`SHN_ABS`, ...).
     """
 
     name: str
     value: int
     size: int
-    type: str  # "FUNC", "OBJECT", "NOTYPE", "SECTION", "FILE", "TLS"
-    bind: str  # "LOCAL", "GLOBAL", "WEAK"
-    section_index: int
+    type: str
+    bind: int
+    shndx: int
     thumb: bool = False
+
+    @property
+    def st_value(self) -> int:
+        """The value as the file holds it (Thumb bit included): what a relocation adds."""
+        return self.value | self.thumb
+
+    @property
+    def bind_name(self) -> str:
+        """readelf's name of the binding: ``"LOCAL"``, ``"GLOBAL"``, ``"WEAK"``."""
+        return _STB.get(self.bind, str(self.bind))
+
+
+def decode_symbols(raw, strtab: bytes, structs: ElfStructs, machine: int, *, table: str = ".symtab",
+                   offset: int | None = None) -> list[Symbol]:
+    """Decode every Elf32_Sym/Elf64_Sym record of ``raw`` (entry 0, the null symbol,
+    included), naming them from the string table ``strtab``.
+
+    ``raw`` must hold a whole number of records of ``structs.sym``. ``table`` and
+    ``offset`` name the table and its file offset in errors.
+
+    Raises:
+        FormatError: a name offset outside ``strtab``.
+    """
+    arm = machine == EM_ARM
+    out = []
+    limit = len(strtab)
+    stt, stb = _STT, _STB
+    for f in structs.sym.iter_unpack(raw):
+        if structs.elfclass == 32:
+            name_off, value, ssize, info, _other, shndx = f
+        else:
+            name_off, info, _other, shndx, value, ssize = f
+        if name_off >= limit and name_off:
+            raise FormatError(f"symbol name offset {name_off} is outside the string table ({limit} bytes)",
+                              offset=offset, field=table)
+        end = strtab.find(b"\0", name_off)
+        name = strtab[name_off:end if end >= 0 else None].decode("utf-8", "replace")
+        stype = stt.get(info & 0xF) or str(info & 0xF)
+        thumb = arm and stype == "FUNC" and bool(value & 1)
+        out.append(Symbol(name, value & ~1 if thumb else value, ssize, stype, info >> 4, shndx, thumb))
+    return out
 
 
 @dataclass(frozen=True)
@@ -181,9 +243,11 @@ class ElfFile:
     """A parsed, validated ELF file.
 
     Build with :meth:`parse`. Attributes: ``elfclass`` (32 or 64), ``little_endian``,
-    ``machine`` (e_machine), ``arch`` (GOARCH-style name), ``e_type``, ``entry`` (Thumb bit
-    masked), ``entry_thumb``, ``e_flags``, ``sections``, ``segments``, ``data`` (the whole
-    file as bytes).
+    ``structs`` (the record layouts of :mod:`formats.elfstructs` for this class and byte
+    order), ``machine`` (e_machine), ``arch`` (short name: ``arm``, ``arm64``, ``amd64``,
+    ``386``, ``riscv32``, ``riscv64``), ``e_type``, ``entry`` (Thumb bit masked),
+    ``entry_thumb``, ``e_flags``, ``sections``, ``segments``, ``data`` (the whole file as
+    bytes), ``source`` (the file name, or None).
     """
 
     def __init__(self, data: bytes, source: str | None = None) -> None:
@@ -223,16 +287,12 @@ class ElfFile:
             raise self._err(f"bad EI_DATA {ei_data} (expected 1 little or 2 big endian)", 5, "e_ident")
         self.elfclass = 32 if ei_class == 1 else 64
         self.little_endian = ei_data == 1
-        e = "<" if self.little_endian else ">"
-        ehsize = 52 if self.elfclass == 32 else 64
+        self.structs = S = elf_structs(self.elfclass, self.little_endian)
+        ehsize = 16 + S.ehdr.size
         if len(d) < ehsize:
             raise self._err(f"file is {len(d)} bytes, shorter than the {ehsize}-byte ELF header", len(d), "ELF header")
-        if self.elfclass == 32:
-            (self.e_type, self.machine, _, entry, phoff, shoff, self.e_flags, _, phentsize, phnum,
-             shentsize, shnum, shstrndx) = struct.unpack_from(e + "HHIIIIIHHHHHH", d, 16)
-        else:
-            (self.e_type, self.machine, _, entry, phoff, shoff, self.e_flags, _, phentsize, phnum,
-             shentsize, shnum, shstrndx) = struct.unpack_from(e + "HHIQQQIHHHHHH", d, 16)
+        (self.e_type, self.machine, _, entry, phoff, shoff, self.e_flags, _, phentsize, phnum,
+         shentsize, shnum, shstrndx) = S.ehdr.unpack_from(d, 16)
         names = _MACHINES.get(self.machine)
         arch = names and names[0 if self.elfclass == 32 else 1]
         if not arch:
@@ -244,8 +304,7 @@ class ElfFile:
         self.entry = entry & ~1 if self.entry_thumb else entry
         off_phoff = 28 if self.elfclass == 32 else 32
         off_shoff = off_phoff + (4 if self.elfclass == 32 else 8)
-        want_ph = 32 if self.elfclass == 32 else 56
-        want_sh = 40 if self.elfclass == 32 else 64
+        want_ph, want_sh = S.phdr.size, S.shdr.size
         if phnum:
             if phentsize != want_ph:
                 raise self._err(f"e_phentsize is {phentsize}, expected {want_ph}", off_phoff + 14 if self.elfclass == 32 else 54, "e_phentsize")
@@ -263,17 +322,17 @@ class ElfFile:
             if shstrndx >= shnum:
                 raise self._err(f"e_shstrndx {shstrndx} is not below e_shnum {shnum}", ehsize - 2, "e_shstrndx")
 
-        self.segments = self._read_segments(e, phoff, phnum)
-        self.sections = self._read_sections(e, shoff, shnum, shstrndx)
+        self.segments = self._read_segments(phoff, phnum)
+        self.sections = self._read_sections(shoff, shnum, shstrndx)
         self._check_loads()
 
-    def _read_segments(self, e: str, phoff: int, phnum: int) -> list[Segment]:
+    def _read_segments(self, phoff: int, phnum: int) -> list[Segment]:
         out = []
-        fmt = e + ("IIIIIIII" if self.elfclass == 32 else "IIQQQQQQ")
-        size = struct.calcsize(fmt)
+        phdr = self.structs.phdr
+        size = phdr.size
         for i in range(phnum):
             where = phoff + i * size
-            f = struct.unpack_from(fmt, self.data, where)
+            f = phdr.unpack_from(self.data, where)
             if self.elfclass == 32:
                 p_type, p_offset, p_vaddr, p_paddr, p_filesz, p_memsz, p_flags, p_align = f
             else:
@@ -288,10 +347,10 @@ class ElfFile:
             out.append(seg)
         return out
 
-    def _read_sections(self, e: str, shoff: int, shnum: int, shstrndx: int) -> list[Section]:
-        fmt = e + ("IIIIIIIIII" if self.elfclass == 32 else "IIQQQQIIQQ")
-        size = struct.calcsize(fmt)
-        raw = [struct.unpack_from(fmt, self.data, shoff + i * size) for i in range(shnum)]
+    def _read_sections(self, shoff: int, shnum: int, shstrndx: int) -> list[Section]:
+        shdr = self.structs.shdr
+        size = shdr.size
+        raw = [shdr.unpack_from(self.data, shoff + i * size) for i in range(shnum)]
         strtab = b""
         if shnum:
             st = raw[shstrndx]
@@ -328,6 +387,11 @@ class ElfFile:
                     None, "program headers")
 
     # ----------------------------------------------------------------- queries
+    @property
+    def word_size(self) -> int:
+        """Bytes of an address (Elf32_Addr 4, Elf64_Addr 8)."""
+        return self.elfclass // 8
+
     def section(self, name: str) -> Section | None:
         """The first section called ``name``, or ``None``."""
         for s in self.sections:
@@ -385,7 +449,8 @@ class ElfFile:
 
     @cached_property
     def symbols(self) -> list[Symbol]:
-        """Symbols of ``.symtab`` (empty for a stripped file), Thumb bit masked on ARM.
+        """Symbols of ``.symtab`` (empty for a stripped file), Thumb bit masked on ARM; the
+        reserved null symbol (entry 0) is left out.
 
         Raises:
             FormatError: the symbol table's entry size or string table is malformed.
@@ -393,61 +458,41 @@ class ElfFile:
         symtab = next((s for s in self.sections if s.type == SHT_SYMTAB), None)
         if symtab is None:
             return []
-        e = "<" if self.little_endian else ">"
-        fmt = e + ("IIIBBH" if self.elfclass == 32 else "IBBHQQ")
-        size = struct.calcsize(fmt)
+        size = self.structs.sym.size
         if symtab.entsize != size or symtab.size % size:
             raise self._err(f"symbol table entry size {symtab.entsize} (table {symtab.size} bytes), expected {size}",
                             symtab.offset, ".symtab")
         if symtab.link >= len(self.sections):
             raise self._err(f"symbol table sh_link {symtab.link} names no section", symtab.offset, ".symtab")
         strtab = bytes(self.section_data(self.sections[symtab.link]))
-        arm = self.machine == EM_ARM
-        out = []
-        view = self.section_data(symtab)
-        for f in struct.iter_unpack(fmt, view):
-            if self.elfclass == 32:
-                name_off, value, ssize, info, _other, shndx = f
-            else:
-                name_off, info, _other, shndx, value, ssize = f
-            if name_off >= len(strtab) and name_off:
-                raise self._err(f"symbol name offset {name_off} is outside .strtab ({len(strtab)} bytes)", symtab.offset, ".symtab")
-            end = strtab.find(b"\0", name_off)
-            name = strtab[name_off:end if end >= 0 else None].decode("utf-8", "replace")
-            stype = _STT.get(info & 0xF, str(info & 0xF))
-            thumb = arm and stype == "FUNC" and bool(value & 1)
-            out.append(Symbol(name, value & ~1 if thumb else value, ssize, stype, _STB.get(info >> 4, str(info >> 4)), shndx, thumb))
+        try:
+            out = decode_symbols(self.section_data(symtab), strtab, self.structs, self.machine, table=".symtab",
+                                 offset=symtab.offset)
+        except FormatError as exc:
+            raise exc.with_source(self.source) if self.source else exc
         return out[1:]  # entry 0 is the reserved null symbol
 
     @cached_property
     def notes(self) -> list[Note]:
         """All notes of SHT_NOTE sections (or PT_NOTE segments when there are no sections)."""
         out: list[Note] = []
-        e = "<" if self.little_endian else ">"
+        nhdr = self.structs.nhdr
         ranges = [(s.name, s.offset, s.size) for s in self.sections if s.type == SHT_NOTE]
         if not ranges:
             ranges = [(f"PT_NOTE[{s.index}]", s.offset, s.filesz) for s in self.segments if s.type == PT_NOTE]
         for name, off, size in ranges:
             pos, end = off, off + size
             while pos + 12 <= end:
-                namesz, descsz, ntype = struct.unpack_from(e + "III", self.data, pos)
+                namesz, descsz, ntype = nhdr.unpack_from(self.data, pos)
                 name_off = pos + 12
-                desc_off = name_off + _align4(namesz)
-                nxt = desc_off + _align4(descsz)
+                desc_off = name_off + align_up(namesz, 4)
+                nxt = desc_off + align_up(descsz, 4)
                 if nxt > end:
                     raise self._err(f"note in {name} runs past its section (namesz {namesz}, descsz {descsz})", pos, "note")
                 owner = self.data[name_off:name_off + namesz].rstrip(b"\0").decode("latin-1")
                 out.append(Note(name, owner, ntype, self.data[desc_off:desc_off + descsz]))
                 pos = nxt
         return out
-
-    @property
-    def go_build_id(self) -> str | None:
-        """The Go build ID (``go tool buildid``) from the ``Go`` note, if present."""
-        for n in self.notes:
-            if n.name == "Go" and n.type == GO_NOTE_BUILDID:
-                return n.desc.decode("utf-8", "replace")
-        return None
 
     @property
     def gnu_build_id(self) -> str | None:
@@ -459,46 +504,9 @@ class ElfFile:
 
     @property
     def pvh_entry(self) -> int | None:
-        """The Xen PVH 32-bit entry point that tamago-go writes into ``.note.go.pvh``, if any."""
-        e = "<" if self.little_endian else ">"
+        """The Xen PVH 32-bit entry point (``XEN_ELFNOTE_PHYS32_ENTRY``, a 4- or 8-byte
+        descriptor; PVH boot protocol), if there is such a note."""
         for n in self.notes:
-            if n.name == "Xen" and n.type == XEN_ELFNOTE_PHYS32_ENTRY:
-                if len(n.desc) == 8:
-                    return struct.unpack(e + "Q", n.desc)[0]
-                if len(n.desc) == 4:
-                    return struct.unpack(e + "I", n.desc)[0]
+            if n.name == "Xen" and n.type == XEN_ELFNOTE_PHYS32_ENTRY and len(n.desc) in (4, 8):
+                return int.from_bytes(n.desc, self.structs.byteorder)
         return None
-
-    @cached_property
-    def build_info(self) -> "BuildInfo | None":
-        """Go build information from ``.go.buildinfo`` (``go version -m``), or ``None``.
-
-        Raises:
-            FormatError: the section exists but is malformed.
-        """
-        from formats.gobuildinfo import parse_buildinfo
-
-        try:
-            return parse_buildinfo(self)
-        except FormatError as exc:
-            raise exc.with_source(self.source) if self.source else exc
-
-    def iter_package_paths(self) -> Iterator[str]:
-        """Distinct Go package paths that define symbols (``a/b/c.Func`` -> ``a/b/c``),
-        by the rules of :mod:`formats.gosymbols`; generated names are left out."""
-        from formats.gosymbols import PSEUDO_PREFIX, symbol_package
-
-        seen = set()
-        for sym in self.symbols:
-            pkg = symbol_package(sym.name)
-            if pkg and not pkg.startswith(PSEUDO_PREFIX) and pkg not in seen:
-                seen.add(pkg)
-                yield pkg
-
-
-_STT = {0: "NOTYPE", 1: "OBJECT", 2: "FUNC", 3: "SECTION", 4: "FILE", 5: "COMMON", 6: "TLS"}
-_STB = {0: "LOCAL", 1: "GLOBAL", 2: "WEAK"}
-
-
-def _align4(n: int) -> int:
-    return (n + 3) & ~3

@@ -10,6 +10,11 @@ placed at their load address (LMA: the section's VMA moved by its PT_LOAD's
 Compared with the TamaGo recipe (``objcopy -O binary -j .text -j .rodata ... -j
 .noptrbss``), a flat image made here also carries ``.go.fipsinfo`` (Go 1.24+), which the
 recipe's fixed list drops, leaving zeros where the FIPS self-check expects its data.
+
+Errors about an argument name it as their ``field`` (``fill``, ``pad_to``, ``max_gap``),
+for the caller to map to its own option names. Whether a Go ELF's runtime sections are
+whole is the Go layer's check (:func:`formats.go.binary.check_go_layout`), run by the
+pipelines before they flatten.
 """
 
 from __future__ import annotations
@@ -70,7 +75,8 @@ class LoadImage:
             FormatError: ``address`` is below the end of the image.
         """
         if address < self.end:
-            raise FormatError(f"pad-to address 0x{address:x} is below the end of the image (0x{self.end:x})", field="--pad-to")
+            raise FormatError(f"pad address 0x{address:x} is below the end of the image (0x{self.end:x})",
+                              field="pad_to")
         if address == self.end:
             return self
         pad = Region(self.end, address - self.end, "pad")
@@ -119,21 +125,6 @@ def section_chunks(elf: ElfFile, *, include_bss: bool = True, only: Sequence[str
     return out
 
 
-def check_go_layout(elf: ElfFile) -> None:
-    """Check the Go runtime sections a bootable image needs.
-
-    Raises:
-        FormatError: a Go 1.26+ ELF without ``.go.module`` (it holds
-            ``runtime.firstmoduledata``; an image without it does not start).
-    """
-    info = elf.build_info
-    release = info.go_release if info else None
-    if release and release >= (1, 26) and elf.section(".go.module") is None:
-        raise FormatError(
-            f"built with {info.go_version} but has no .go.module section (it holds runtime.firstmoduledata; "
-            "was it removed by objcopy or strip?)", source=elf.source, field=".go.module")
-
-
 def flatten(
     elf: ElfFile,
     *,
@@ -151,12 +142,9 @@ def flatten(
     Raises:
         FormatError: no loadable section; sections overlap; a hole between two sections
             is larger than ``max_gap`` bytes (``None`` allows any): the flat file would be
-            mostly fill, as when RAM data sits far from flash; or a Go 1.26+ ELF lacks
-            ``.go.module``.
+            mostly fill, as when RAM data sits far from flash; a fill byte outside 0..255.
     """
-    if not 0 <= fill <= 255:
-        raise FormatError(f"fill byte {fill} is not in 0..255", field="--fill")
-    check_go_layout(elf)
+    _check_fill(fill)
     chunks = section_chunks(elf, include_bss=include_bss, only=only)
     if not chunks:
         raise FormatError("no loadable sections (SHF_ALLOC, not a note)", source=elf.source, field="section headers")
@@ -171,8 +159,8 @@ def flatten(
             if max_gap is not None and gap > max_gap:
                 raise FormatError(
                     f"a hole of 0x{gap:x} bytes between 0x{pos:x} and {name} at 0x{lma:x} would make the flat image "
-                    f"0x{lma + len(data) - base:x} bytes (limit 0x{max_gap:x}); use a sparse format (hex, srec, uf2) "
-                    "or allow it with --max-gap", source=elf.source, field=name)
+                    f"0x{lma + len(data) - base:x} bytes (the hole limit is 0x{max_gap:x}); use a sparse format "
+                    "(hex, srec, uf2) or a larger limit", source=elf.source, field="max_gap")
             parts.append(bytes([fill]) * gap)
             regions.append(Region(pos, gap, "gap"))
         parts.append(data)
@@ -219,8 +207,7 @@ def segment_buffer(
     Raises:
         FormatError: as :func:`flatten_segments`.
     """
-    if not 0 <= fill <= 255:
-        raise FormatError(f"fill byte {fill} is not in 0..255", field="--fill")
+    _check_fill(fill)
     loads = sorted((s for s in elf.loads if s.memsz), key=lambda s: s.vaddr)
     if not loads:
         raise FormatError("no PT_LOAD segment with a size", source=elf.source, field="program headers")
@@ -234,8 +221,8 @@ def segment_buffer(
             gap = seg.vaddr - pos
             if max_gap is not None and gap > max_gap:
                 raise FormatError(
-                    f"a hole of 0x{gap:x} bytes between 0x{pos:x} and {name} at 0x{seg.vaddr:x} exceeds the limit "
-                    f"(0x{max_gap:x}); allow it with --max-gap", source=elf.source, field=name)
+                    f"a hole of 0x{gap:x} bytes between 0x{pos:x} and {name} at 0x{seg.vaddr:x} exceeds the hole "
+                    f"limit (0x{max_gap:x})", source=elf.source, field="max_gap")
             buf += bytes([fill]) * gap
             regions.append(Region(pos, gap, "gap"))
         filesz = min(seg.filesz, seg.memsz)
@@ -250,3 +237,8 @@ def segment_buffer(
         del buf[last - base:]
         regions = [r if r.end <= last else replace(r, size=last - r.address) for r in regions if r.address < last]
     return base, buf, tuple(regions)
+
+
+def _check_fill(fill: int) -> None:
+    if not 0 <= fill <= 255:
+        raise FormatError(f"fill byte {fill} is not in 0..255", field="fill")

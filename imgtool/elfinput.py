@@ -36,8 +36,10 @@ def tamago_packages(elf: ElfFile) -> dict[str, list[str]]:
     Returns ``{"boards": [...], "socs": [...]}`` (sorted); empty lists for a stripped ELF
     or a program that is not built on TamaGo.
     """
+    from formats.go.symbols import package_paths
+
     boards, socs = set(), set()
-    for pkg in elf.iter_package_paths():
+    for pkg in package_paths(elf):
         if pkg.startswith(TAMAGO_BOARD_PREFIX):
             boards.add(pkg)
         elif pkg.startswith(TAMAGO_SOC_PREFIX):
@@ -51,7 +53,9 @@ def elf_summary(elf: ElfFile) -> dict:
     Raises:
         FormatError: the Go build information is malformed.
     """
-    info = elf.build_info
+    from formats.go.buildinfo import build_id, parse_buildinfo
+
+    info = parse_buildinfo(elf)
     stripped = not any(s.type == 2 for s in elf.sections)
     out = {
         "file": elf.source,
@@ -77,7 +81,7 @@ def elf_summary(elf: ElfFile) -> dict:
             for s in elf.sections if s.index
         ],
         "notes": [{"section": n.section, "name": n.name, "type": n.type, "size": len(n.desc)} for n in elf.notes],
-        "go_build_id": elf.go_build_id,
+        "go_build_id": build_id(elf),
         "gnu_build_id": elf.gnu_build_id,
         "pvh_entry": elf.pvh_entry,
         "go": info.to_dict() if info else None,

@@ -14,7 +14,8 @@ from typing import Sequence
 
 from formats.elf import ElfFile
 from formats.errors import FormatError
-from formats.loadimage import DEFAULT_MAX_GAP, check_go_layout, flatten, section_chunks
+from formats.go.binary import check_go_layout
+from formats.loadimage import DEFAULT_MAX_GAP, flatten, section_chunks
 
 FORMATS = ("bin", "hex", "srec", "uf2")
 """Output formats: flat binary, Intel HEX, Motorola S-record, UF2."""
@@ -51,6 +52,7 @@ def build_flat(elf: ElfFile, opts: FlatOptions) -> bytes:
             order (``field="byteorder"``).
     """
     check_format(opts.format, FORMATS)
+    check_go_layout(elf)
     if opts.format == "bin" or opts.append_crc or opts.pad_to is not None:
         image = flatten(elf, include_bss=opts.include_bss, fill=opts.fill, max_gap=opts.max_gap)
         if opts.pad_to is not None:
@@ -60,7 +62,6 @@ def build_flat(elf: ElfFile, opts: FlatOptions) -> bytes:
             data += crc_trailer(data, opts.append_crc, opts.crc_byteorder)
         segments = [(image.base, data)]
     else:
-        check_go_layout(elf)
         segments = [(lma, data) for lma, data, _ in section_chunks(elf, include_bss=opts.include_bss)]
     return encode(opts.format, segments, entry=elf.entry, uf2_family=opts.uf2_family)
 

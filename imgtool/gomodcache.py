@@ -74,7 +74,7 @@ def module_file(module: str, version: str, relpath: str, cache: str | os.PathLik
 def module_version(build_info, module: str) -> str | None:
     """The version of ``module`` in Go build information (an object with ``main`` and
     ``deps`` entries that have ``path``, ``version`` and ``replace``, as
-    ``formats.gobuildinfo.BuildInfo``), following a ``replace`` by the same module at a
+    ``formats.go.buildinfo.BuildInfo``), following a ``replace`` by the same module at a
     version; None when the binary does not use the module, replaces it by a directory,
     or has no build information."""
     if build_info is None:

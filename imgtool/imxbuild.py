@@ -22,6 +22,9 @@ from typing import Callable
 
 from formats.elf import ElfFile
 from formats.errors import FormatError
+from formats.go.binary import check_go_layout
+from formats.go.buildinfo import parse_buildinfo
+from formats.go.symbols import package_paths
 from formats.loadimage import flatten
 from formats.imx.cfg import ImximageCfg, parse_cfg
 from formats.imx.dcd import DCD_MAX_SIZE_IMX6, CheckData, WriteData
@@ -325,12 +328,13 @@ def build_imx_from_elf(
     if board_name:
         board = get_board(board_name, "imx")
     else:
-        board = detect_board(elf.iter_package_paths(), elf.text_start, "imx")
+        board = detect_board(package_paths(elf), elf.text_start, "imx")
     if board is None and dcd_path is None:
         raise InputError(
             f"{elf.source}: no TamaGo board package found in the ELF (stripped, or not a TamaGo program); "
             f"pass --board (one of: {', '.join(b.name for b in list_boards('imx'))}) or --dcd imximage.cfg")
-    loaded = load_cfg(board, dcd_path, tamago_version(elf.build_info) if board is not None else None)
+    loaded = load_cfg(board, dcd_path, tamago_version(parse_buildinfo(elf)) if board is not None else None)
+    check_go_layout(elf)
     image = flatten(elf)
     if elf.text_start is not None and image.base != elf.text_start:
         raise FormatError(

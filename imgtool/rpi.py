@@ -38,7 +38,7 @@ from typing import Callable, Sequence
 from formats.boot.arm import ENTRY_STUB_SIZE, VARIANTS, entry_stub
 from formats.elf import ElfFile
 from formats.errors import FormatError
-from formats.loadimage import LoadImage, check_go_layout, flatten, loaded_sections
+from formats.loadimage import LoadImage, flatten, loaded_sections
 from imgtool.boards import Board
 from imgtool.errors import InputError
 
@@ -110,8 +110,12 @@ def go_facts(elf: ElfFile, *, packages: bool = True) -> GoFacts:
     Raises:
         FormatError: a Go 1.26+ ELF without ``.go.module``; malformed build information.
     """
+    from formats.go.binary import check_go_layout
+    from formats.go.buildinfo import parse_buildinfo
+    from formats.go.symbols import package_paths
+
     check_go_layout(elf)
-    info = elf.build_info
+    info = parse_buildinfo(elf)
     settings = info.settings if info else {}
     goarm = settings.get("GOARM", "").split(",")[0]
     vcs_time = None
@@ -120,7 +124,7 @@ def go_facts(elf: ElfFile, *, packages: bool = True) -> GoFacts:
             vcs_time = int(_dt.datetime.fromisoformat(settings["vcs.time"].replace("Z", "+00:00")).timestamp())
         except ValueError:
             vcs_time = None
-    return GoFacts(int(goarm) if goarm.isdigit() else None, tuple(elf.iter_package_paths()) if packages else None,
+    return GoFacts(int(goarm) if goarm.isdigit() else None, tuple(package_paths(elf)) if packages else None,
                    _ram_start_symbol(elf), vcs_time)
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import dataclass, replace
 
+from formats.align import align_up
 from formats.imx import csf as C
 from formats.imx import srk as srkfmt
 from formats.imx.image import SDP_DCD_ADDRESS
@@ -39,10 +40,6 @@ __all__ = ["AuthBlock", "ENGINES", "SDP_DCD_ADDRESS", "SignedImx", "VerifyReport
 
 ENGINES = {name.lower(): eng for eng, name in C.ENGINE_NAMES.items()}
 """CST ``Engine =`` keywords (lower case) -> engine id: ``any``, ``sw``, ``dcp``, ``caam``..."""
-
-
-def _align4(n: int) -> int:
-    return (n + 3) & ~3
 
 
 def _der(cert) -> bytes:
@@ -128,15 +125,15 @@ def assemble_csf(
     cmd_len = C.Csf(tuple(commands(dummy)), version).length
     blobs: list[bytes] = []
     offsets: dict = {"img_sigs": []}
-    pos = _align4(cmd_len)
+    pos = align_up(cmd_len, 4)
 
     def place(name: str | None, blob: bytes) -> int:
         nonlocal pos
         at = pos
         if name:
             offsets[name] = at
-        blobs.append(blob + b"\0" * (_align4(len(blob)) - len(blob)))
-        pos = _align4(pos + len(blob))
+        blobs.append(blob + b"\0" * (align_up(len(blob), 4) - len(blob)))
+        pos = align_up(pos + len(blob), 4)
         return at
 
     place("table", table)
@@ -152,7 +149,7 @@ def assemble_csf(
     assert len(header) == cmd_len
     csf_sig = cms.sign(header, keys.csf, signing_time)
     place(None, C.build_blob(C.HAB_TAG_SIG, csf_sig, version))
-    out = header + b"\0" * (_align4(cmd_len) - cmd_len) + b"".join(blobs)
+    out = header + b"\0" * (align_up(cmd_len, 4) - cmd_len) + b"".join(blobs)
     return out
 
 
@@ -186,7 +183,7 @@ def _pad_csf(csf: bytes, csf_size: int, what: str) -> bytes:
         raise CsfTooLargeError(
             f"{what}: the CSF needs {len(csf)} bytes (0x{len(csf):x}) but the image reserves {csf_size} "
             f"(0x{csf_size:x}): {short} bytes short; raise CSF in the imximage.cfg (board csf_size) to at "
-            f"least 0x{_align4(len(csf) + 0xFFF) & ~0xFFF:x}",
+            f"least 0x{align_up(len(csf), 0x1000):x}",
             needed=len(csf),
             available=csf_size,
         )

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from uefi_helpers import uefi_boots, uefi_payloads  # noqa: F401  (session fixtures)
+
 ROOT = Path(__file__).resolve().parent.parent
 GOPROG = Path(__file__).resolve().parent / "goprog"
 
@@ -33,6 +35,9 @@ GO_TARGETS: dict[str, tuple[dict[str, str], str]] = {
     "arm7-low": ({"GOARCH": "arm", "GOARM": "7"}, "-T 0x10000 -R 0x1000"),
     "arm64": ({"GOARCH": "arm64"}, "-T 0x40010000 -R 0x1000"),
     "amd64": ({"GOARCH": "amd64"}, "-T 0x10010000 -R 0x1000"),
+    # entry set to a function, as go-boot links UEFI builds with -E cpuinit (an assembly
+    # function: cmd/link's -E looks the name up as an ABI0 symbol, so main.main would not do)
+    "amd64-entry": ({"GOARCH": "amd64"}, "-T 0x10010000 -R 0x1000 -E runtime.rt0_go"),
     "riscv64": ({"GOARCH": "riscv64"}, "-T 0x80010000 -R 0x1000"),
     "arm7-stripped": ({"GOARCH": "arm", "GOARM": "7"}, "-s -w -T 0x80010000 -R 0x1000"),
     # Data segment linked far from text (cmd/link -D), as microcontroller layouts put RAM.

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from formats.gobuildinfo import BuildInfo, Module
+from formats.go.buildinfo import BuildInfo, Module
 from formats.imx.cfg import CfgEntry, ImximageCfg, parse_cfg
 from formats.imx.image import parse_imx
 from imgtool.boards import detect_board, get_board, list_boards
@@ -74,7 +74,7 @@ def test_detect_board_ambiguous_lists_candidates():
 
 
 def test_detect_board_on_real_elf(go_elf):
-    from formats.elf import ElfFile
+    from formats.go.binary import GoElfFile as ElfFile
 
     elf = ElfFile.parse(go_elf("arm7").read_bytes())
     # the test program is not a TamaGo board program: no board package

@@ -12,7 +12,8 @@ import pytest
 from elftools.elf.elffile import ELFFile
 
 from conftest import GO_TARGET_NAMES, objcopy
-from formats.elf import EM_ARM, PT_LOAD, ElfFile
+from formats.elf import EM_ARM, PT_LOAD
+from formats.go.binary import GoElfFile as ElfFile
 
 EXPECTED = {"arm7": ("arm", 32, 0x80010000), "arm5": ("arm", 32, 0x110000), "arm64": ("arm64", 64, 0x40010000),
             "amd64": ("amd64", 64, 0x10010000), "riscv64": ("riscv64", 64, 0x80010000)}

@@ -1,4 +1,4 @@
-"""formats.gopclntab / formats.gomoduledata on real Go ELFs of several Go versions.
+"""formats.go.pclntab / formats.go.moduledata on real Go ELFs of several Go versions.
 
 Go 1.26 (the machine's toolchain) for every test architecture, Go 1.22 fetched through the
 module proxy (``GOTOOLCHAIN=go1.22.12``), and Debian ``golang-1.19`` for the 1.18-format
@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from conftest import build_go
-from formats.elf import ElfFile
+from formats.go.binary import GoElfFile as ElfFile
 from formats.errors import FormatError
-from formats.gomoduledata import locate
-from formats.gopclntab import MAGIC_118, MAGIC_120, PcLnTab, findfunctab_size, pcvalue_table_len
+from formats.go.moduledata import locate
+from formats.go.pclntab import MAGIC_118, MAGIC_120, PcLnTab, findfunctab_size, pcvalue_table_len
 
 ELVES = ["arm7", "arm5", "arm64", "amd64", "riscv64", "arm7-stripped"]
 

@@ -24,9 +24,9 @@ import pytest
 from elftools.elf.elffile import ELFFile
 
 from conftest import build_go, objcopy
-from formats.elf import ElfFile
-from formats.gomoduledata import locate
-from formats.gopclntab import MAGIC_12, MAGIC_116, PcLnTab, file_line, first_file, pcvalue_table_len
+from formats.go.binary import GoElfFile as ElfFile
+from formats.go.moduledata import locate
+from formats.go.pclntab import MAGIC_12, MAGIC_116, PcLnTab, file_line, first_file, pcvalue_table_len
 from imgtool.size.engine import analyze
 from test_gopclntab import nm_functions, run_size
 from test_size_engine import assert_reconciles

@@ -12,6 +12,7 @@ import pytest
 
 from formats.boot.arm import ENTRY_STUB_SIZE, entry_stub
 from formats.elf import ElfFile
+from formats.go.buildinfo import parse_buildinfo
 from imgtool.boards import get_board, list_boards
 from payload_helpers import build_payload
 from rpi_helpers import KERNEL_ADDRESS, listing, pi_elf, recipe_kernel
@@ -38,7 +39,7 @@ def test_kernel_equals_upstream_recipe(target, text_start, board, ram_start, go_
     section list: identical except .go.fipsinfo, which the recipe leaves as zeros."""
     path = go_elf(target)
     elf = ElfFile.parse(path.read_bytes())
-    assert elf.text_start == text_start and elf.build_info.settings["GOARM"] == target[3]
+    assert elf.text_start == text_start and parse_buildinfo(elf).settings["GOARM"] == target[3]
     out = tmp_path / "kernel.img"
     args = ["rpi", "kernel", path, "--board", board, "--stub", "plain", "-o", out]
     run_imgtool(*args, *(["--ram-start", ram_start] if ram_start else []), check=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from formats.elf import ElfFile
-from formats.gomoduledata import locate
+from formats.go.moduledata import locate
 from formats.loadimage import flatten
 from imgtool.size.engine import analyze
 from imgtool.size.packages import ModuleMap, package_from_file, symbol_package, type_package
@@ -155,7 +155,7 @@ def test_type_and_file_rules():
 
 
 def test_module_classes():
-    from formats.gobuildinfo import BuildInfo, Module
+    from formats.go.buildinfo import BuildInfo, Module
 
     m = ModuleMap(BuildInfo("go1.26.8", path="example.com/app", main=Module("example.com/app", "(devel)"),
                             deps=[Module("github.com/usbarmory/tamago", "v1.26.1")]))

@@ -18,7 +18,7 @@ import pytest
 
 from formats.calls import Call, direct_calls
 from formats.elf import ElfFile
-from formats.gomoduledata import locate
+from formats.go.moduledata import locate
 from imgtool.errors import InputError
 from imgtool.size.why import CallGraph, why
 

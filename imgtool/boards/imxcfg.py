@@ -72,7 +72,7 @@ def resolve_dcd_cfg(
 
 def tamago_version(build_info) -> str | None:
     """The version of ``github.com/usbarmory/tamago`` in Go build information
-    (``formats.gobuildinfo.BuildInfo``: its ``deps``, following a ``replace`` that names
+    (``formats.go.buildinfo.BuildInfo``: its ``deps``, following a ``replace`` that names
     a version), or None when the ELF does not use the module (or replaces it by a
     directory)."""
     return module_version(build_info, TAMAGO_MODULE)

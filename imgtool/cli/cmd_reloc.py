@@ -32,7 +32,8 @@ def relocate_cmd(
 
     address = parse_int(base, "--base")
     symbols = dict(parse_define(d) for d in define or [])
-    with option_names(format="--format", base="--base", define="--define", fill="--fill", max_gap="--max-gap"):
+    with option_names(format="--format", base="--base", define="--define", symbols="--define",
+                      skip_unsupported="--skip-unsupported", fill="--fill", max_gap="--max-gap"):
         out = relocate_file(elf, address, fmt=fmt, symbols=symbols, allow_undefined=allow_undefined,
                             skip_unsupported=skip_unsupported, fix_go_itabs=not no_go_fix, include_bss=not no_bss,
                             fill=parse_byte(fill, "--fill"), max_gap=parse_max_gap(max_gap),

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 from formats.elf import PF_W, ElfFile, Section
 from formats.errors import FormatError
+from formats.go.buildinfo import parse_buildinfo
 from imgtool.size.packages import ModuleMap, package_from_file, symbol_package
 
 PAD, UNKNOWN, PCLN = "<padding>", "<unknown>", "<pclntab>"
@@ -119,7 +120,7 @@ def analyze(elf: ElfFile) -> SizeReport:
     errors: list[str] = []
     tables = None
     try:
-        from formats.gomoduledata import locate
+        from formats.go.moduledata import locate
 
         tables = locate(elf)
         funcs = tables.pclntab.funcs
@@ -128,7 +129,7 @@ def analyze(elf: ElfFile) -> SizeReport:
         errors.append(str(exc))
         tables, funcs = None, []
     try:
-        info = elf.build_info
+        info = parse_buildinfo(elf)
     except FormatError as exc:
         errors.append(str(exc))
         info = None
@@ -143,10 +144,10 @@ def analyze(elf: ElfFile) -> SizeReport:
         sections[sec.index] = SectionInfo(sec, cat, bool(seg) and not sec.is_nobits, bool(seg and seg.flags & PF_W),
                                           seg.index if seg else None)
 
-    syms = [s for s in elf.symbols if s.type not in ("FILE", "SECTION") and 0 < s.section_index < len(elf.sections)]
+    syms = [s for s in elf.symbols if s.type not in ("FILE", "SECTION") and 0 < s.shndx < len(elf.sections)]
     by_sec: dict[int, list] = {}
     for s in syms:
-        by_sec.setdefault(s.section_index, []).append(s)
+        by_sec.setdefault(s.shndx, []).append(s)
     sym_at = {s.value: s for s in syms if s.type == "FUNC"}
 
     fnames: dict[int, tuple[str, str]] = {}  # entry -> (name, package)
@@ -156,7 +157,7 @@ def analyze(elf: ElfFile) -> SizeReport:
         name = s.name if s is not None else f.name
         pkg = symbol_package(name)
         if pkg is None:
-            from formats.gopclntab import first_file
+            from formats.go.pclntab import first_file
 
             pkg = package_from_file(first_file(tab, f) or "") or "<asm>"
         fnames[f.entry] = (name, pkg)

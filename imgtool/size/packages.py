@@ -1,14 +1,14 @@
 """Package paths to modules (the roll-up of ``imgtool size``).
 
 The symbol-name rules themselves are part of the Go binary format and live in
-:mod:`formats.gosymbols`; they are re-exported here for the size engine.
+:mod:`formats.go.symbols`; they are re-exported here for the size engine.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from formats.gosymbols import (
+from formats.go.symbols import (
     PSEUDO_PREFIX,
     package_from_file,
     strip_brackets,

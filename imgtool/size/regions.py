@@ -34,6 +34,7 @@ from __future__ import annotations
 from typing import Iterable, Sequence
 
 from formats.elf import ElfFile
+from formats.go.symbols import package_paths
 from formats.loadimage import loaded_sections
 from imgtool.boards import Board, RamRegion
 
@@ -175,7 +176,7 @@ def memory_map(elf: ElfFile, board: Board | None = None, regions: Sequence[RamRe
         origin.append("--region")
     if board is None and not regions:
         try:
-            b = detect_board({*elf.iter_package_paths(), *packages}, elf.text_start)
+            b = detect_board({*package_paths(elf), *packages}, elf.text_start)
         except InputError:  # ambiguous: a report is optional, so say nothing
             b = None
         if b is None:

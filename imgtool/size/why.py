@@ -25,14 +25,13 @@ from __future__ import annotations
 
 import bisect
 import re
-import struct
 from collections import deque
 from dataclasses import dataclass, field
 
 from formats.calls import ARCHES, direct_calls
 from formats.elf import ElfFile
-from formats.gomoduledata import locate
-from formats.gopclntab import first_file
+from formats.go.moduledata import locate
+from formats.go.pclntab import first_file
 from imgtool.errors import InputError
 from imgtool.size.packages import package_from_file, symbol_package
 
@@ -304,15 +303,12 @@ def _data_refs(g: CallGraph, mine: list[int]) -> list[str]:
     a non-executable, allocated section other than the pclntab (itab method slots,
     func values, closure descriptors)."""
     elf = g.elf
-    P = elf.elfclass // 8
     want = {g.entries[i]: i for i in mine}
     found: set[int] = set()
-    e, c = ("<" if elf.little_endian else ">"), ("I" if P == 4 else "Q")
     for sec in elf.sections:
-        if not sec.is_alloc or sec.is_nobits or sec.flags & 4 or "pclntab" in sec.name or not sec.size:
+        if not sec.is_alloc or sec.is_nobits or sec.is_executable or "pclntab" in sec.name or not sec.size:
             continue
-        words = struct.unpack_from(f"{e}{sec.size // P}{c}", elf.section_data(sec))
-        found.update(want.keys() & set(words))
+        found.update(want.keys() & set(elf.structs.words(elf.section_data(sec))))
     return sorted(g.names[want[a]] for a in found)
 
 

@@ -21,16 +21,19 @@ typelinks). Go 1.26+ puts moduledata in its own ``.go.module`` section; before, 
 in ``.noptrdata``/``.data``. The pclntab is found by the ``.gopclntab`` (or ``.data.rel.ro.gopclntab``)
 section, then the ``runtime.pclntab``/``runtime.epclntab`` symbols, then a magic scan
 over read-only sections validated by a moduledata that points at the candidate.
+
+The executable is read through :class:`formats.go.reader.BinaryReader`.
 """
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
 
-from formats.elf import ElfFile, Section
+from formats.elfstructs import elf_structs
 from formats.errors import FormatError
-from formats.gopclntab import PcLnTab, find_magic
+from formats.go.buildinfo import parse_buildinfo
+from formats.go.pclntab import PcLnTab, find_magic, findfunctab_size
+from formats.go.reader import BinaryReader, SectionView, word_struct
 
 
 @dataclass(frozen=True)
@@ -61,40 +64,35 @@ class GoTables:
     pclntab: PcLnTab
     how: str
     address: int
-    section: Section | None
+    section: SectionView | None
     moduledata: ModuleData | None
     text_start: int
     gofunc: int | None
 
 
-def _words(elf: ElfFile, data: bytes, at: int, n: int) -> tuple[int, ...]:
-    P = elf.elfclass // 8
-    e = "<" if elf.little_endian else ">"
-    return struct.unpack_from(f"{e}{n}{'I' if P == 4 else 'Q'}", data, at)
-
-
-def find_moduledata(elf: ElfFile, pclntab_addr: int, pclntab_size: int) -> ModuleData | None:
+def find_moduledata(reader: BinaryReader, pclntab_addr: int, pclntab_size: int) -> ModuleData | None:
     """The moduledata whose pcHeader word is ``pclntab_addr`` and whose text/etext lie in
     an executable section, or None. Searches ``.go.module``, then writable sections."""
-    P = elf.elfclass // 8
-    secs = [s for s in elf.sections if s.name == ".go.module"]
-    secs += [s for s in elf.sections if s.is_alloc and s.flags & 1 and not s.is_nobits and s.name != ".go.module"]
-    needle = struct.pack(("<" if elf.little_endian else ">") + ("I" if P == 4 else "Q"), pclntab_addr)
-    texts = [s for s in elf.sections if s.flags & 4 and s.is_alloc]
+    P = reader.word_size
+    words = elf_structs(8 * P, reader.little_endian).words
+    secs = [s for s in reader.sections if s.name == ".go.module"]
+    secs += [s for s in reader.sections if s.is_alloc and s.is_writable and not s.is_nobits and s.name != ".go.module"]
+    needle = word_struct(reader).pack(pclntab_addr)
+    texts = [s for s in reader.sections if s.is_executable and s.is_alloc]
     for sec in secs:
-        data = bytes(elf.section_data(sec))
+        data = bytes(reader.section_data(sec))
         pos = data.find(needle)
         while pos >= 0:
             if pos % P == 0 and pos + 42 * P <= len(data):
-                w = _words(elf, data, pos, 42)
-                md = _validate(elf, sec.addr + pos, w, pclntab_addr, pclntab_size, texts)
+                w = words(data[pos:pos + 42 * P])
+                md = _validate(reader, sec.addr + pos, w, pclntab_addr, pclntab_size, texts)
                 if md:
                     return md
             pos = data.find(needle, pos + 1)
     return None
 
 
-def _validate(elf, addr, w, pc_addr, pc_size, texts) -> ModuleData | None:
+def _validate(reader: BinaryReader, addr, w, pc_addr, pc_size, texts) -> ModuleData | None:
     end = pc_addr + pc_size
     for i in (1, 4, 7, 10, 13):  # slices inside the pclntab
         if not (pc_addr <= w[i] <= end and w[i + 1] <= w[i + 2]):
@@ -105,7 +103,7 @@ def _validate(elf, addr, w, pc_addr, pc_size, texts) -> ModuleData | None:
     if not w[20] <= w[21]:
         return None
     gofunc = None
-    ro = [s for s in elf.sections if s.is_alloc and not s.flags & 1 and not s.is_nobits]
+    ro = [s for s in reader.sections if s.is_alloc and not s.is_writable and not s.is_nobits]
     for i in (40, 38):
         g = w[i]
         if w[13] + w[14] <= g <= end and i == 40:  # 1.26+: inside the pclntab, after the functab
@@ -117,48 +115,48 @@ def _validate(elf, addr, w, pc_addr, pc_size, texts) -> ModuleData | None:
     return ModuleData(addr, w[0], w[13], w[14], w[19], w[20], w[21], text, etext, gofunc)
 
 
-def _is_go126(elf: ElfFile) -> bool | None:
+def _is_go126(reader: BinaryReader) -> bool | None:
     try:
-        info = elf.build_info
+        info = parse_buildinfo(reader)
     except FormatError:
         info = None
     rel = info.go_release if info else None
     if rel:
         return rel >= (1, 26)
-    if elf.section(".go.module") is not None:
+    if reader.section(".go.module") is not None:
         return True
     return None
 
 
-def locate(elf: ElfFile) -> GoTables:
-    """Find, validate and parse the pclntab of ``elf``.
+def locate(reader: BinaryReader) -> GoTables:
+    """Find, validate and parse the pclntab of ``reader``.
 
     Raises:
         FormatError: no pclntab (not a Go binary, or it was removed), or a malformed one
             (the message names the sub-table and the offset inside ``.gopclntab``).
     """
-    syms = {s.name: s for s in elf.symbols if s.name.startswith(("runtime.", "go:func.", "go.func."))}
+    syms = {s.name: s for s in reader.symbols if s.name.startswith(("runtime.", "go:func.", "go.func."))}
     how, sec, addr, data = None, None, 0, None
     for name in (".gopclntab", ".data.rel.ro.gopclntab"):
-        sec = elf.section(name)
+        sec = reader.section(name)
         if sec is not None and sec.size and not sec.is_nobits:
-            how, addr, data = "section", sec.addr, elf.section_data(sec)
+            how, addr, data = "section", sec.addr, reader.section_data(sec)
             break
     else:
         sec = None
     if how is None and "runtime.pclntab" in syms and "runtime.epclntab" in syms:
         a, b = syms["runtime.pclntab"].value, syms["runtime.epclntab"].value
         if a < b:
-            how, addr, data = "symbols", a, memoryview(elf.read(a, b - a))
+            how, addr, data = "symbols", a, memoryview(reader.read(a, b - a))
     md = None
     if how is None:
-        P = elf.elfclass // 8
-        for s in elf.sections:
-            if not s.is_alloc or s.flags & 1 or s.is_nobits or not s.size:
+        P = reader.word_size
+        for s in reader.sections:
+            if not s.is_alloc or s.is_writable or s.is_nobits or not s.size:
                 continue
-            view = elf.section_data(s)
-            for off in find_magic(view, elf.little_endian, P):
-                md = find_moduledata(elf, s.addr + off, s.size - off)
+            view = reader.section_data(s)
+            for off in find_magic(view, reader.little_endian, P):
+                md = find_moduledata(reader, s.addr + off, s.size - off)
                 if md:
                     # the table runs to the end of the functab region or of the section
                     how, addr = "scan", s.addr + off
@@ -169,10 +167,10 @@ def locate(elf: ElfFile) -> GoTables:
     if how is None:
         raise FormatError("no Go pclntab: no .gopclntab section, no runtime.pclntab symbols, and no magic "
                           "validated by a moduledata (not a Go binary, or the table was removed)",
-                          source=elf.source, field=".gopclntab")
+                          source=reader.source, field=".gopclntab")
     if md is None:
-        md = find_moduledata(elf, addr, len(data))
-    go126 = _is_go126(elf)
+        md = find_moduledata(reader, addr, len(data))
+    go126 = _is_go126(reader)
     text_start = None
     if "runtime.text" in syms:
         text_start = syms["runtime.text"].value
@@ -193,7 +191,7 @@ def locate(elf: ElfFile) -> GoTables:
                             gofunc=gofunc if go126 else None, findfunctab=findfunctab if go126 else None)
     except FormatError as exc:
         where = sec.name if sec else "pclntab"
-        raise FormatError(exc.message, source=elf.source, offset=exc.offset, field=f"{where} {exc.field}") from None
+        raise FormatError(exc.message, source=reader.source, offset=exc.offset, field=f"{where} {exc.field}") from None
     if text_start is None:
         text_start = tab.text_start
     if from_md and tab.version in ("1.2", "1.16"):
@@ -202,6 +200,18 @@ def locate(elf: ElfFile) -> GoTables:
 
 
 def findfunctab_len(md: ModuleData) -> int:
-    from formats.gopclntab import findfunctab_size
-
+    """Bytes of ``runtime.findfunctab`` for the text ``md`` covers."""
     return findfunctab_size(md.maxpc - md.minpc)
+
+
+def function_entry(reader: BinaryReader, name: str) -> int | None:
+    """The entry address of the Go function ``name``: from the symbol table (a ``FUNC``
+    symbol), else from the pclntab (stripped binaries); None when neither has it or the
+    pclntab cannot be read."""
+    for s in reader.symbols:
+        if s.name == name and s.type == "FUNC":
+            return s.value
+    try:
+        return next((f.entry for f in locate(reader).pclntab.funcs if f.name == name), None)
+    except FormatError:
+        return None

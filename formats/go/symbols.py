@@ -19,11 +19,17 @@ Rules (reference/size-analysis.md §4; the linker's naming: ``cmd/internal/objab
    ``.gowrap1``, ``..inittask``, ``.init.0``) need nothing more: rule 3 keeps the prefix.
 5. A name with no package (assembly stubs such as ``memeqbody``) returns None; the caller
    resolves it from the function's source file (:func:`package_from_file`).
+
+:func:`package_paths` applies them to the symbol table of an executable, read through
+:class:`formats.go.reader.BinaryReader`.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Iterator
+
+from formats.go.reader import BinaryReader
 
 _PCT = re.compile(r"%([0-9a-fA-F]{2})")
 
@@ -155,3 +161,19 @@ def package_from_file(path: str) -> str | None:
     if "/src/" in d:
         return d.rsplit("/src/", 1)[1]
     return None
+
+
+def package_paths(reader: BinaryReader) -> Iterator[str]:
+    """Distinct Go package paths that define symbols in ``reader`` (``a/b/c.Func`` ->
+    ``a/b/c``), in symbol-table order; generated names (``<pseudo>`` packages) and names
+    without a package are left out; nothing for a stripped binary.
+
+    Raises:
+        FormatError: the symbol table is malformed.
+    """
+    seen = set()
+    for sym in reader.symbols:
+        pkg = symbol_package(sym.name)
+        if pkg and not pkg.startswith(PSEUDO_PREFIX) and pkg not in seen:
+            seen.add(pkg)
+            yield pkg

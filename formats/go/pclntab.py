@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from formats.errors import FormatError
+from formats.go.varint import MAX_LEN_32, uvarint
 
 MAGIC_12 = 0xFFFFFFFB
 MAGIC_116 = 0xFFFFFFFA
@@ -107,28 +108,16 @@ def pcvalue_table_len(data, off: int, quantum: int, limit: int | None = None) ->
     pc delta uvarints, ended by a value delta of 0 after the first pair; runtime ``step``).
 
     Raises:
-        FormatError: the table runs past ``limit`` (default: the end of ``data``).
+        FormatError: the table runs past ``limit`` (default: the end of ``data``), or a
+            varint is longer than 5 bytes.
     """
     end = len(data) if limit is None else limit
     pos, first = off, True
     while True:
-        vals = []
-        for _ in range(2):
-            v = shift = 0
-            while True:
-                if pos >= end:
-                    raise FormatError("pc-value table runs past the end of pctab", offset=off, field="pctab")
-                b = data[pos]
-                pos += 1
-                v |= (b & 0x7F) << shift
-                shift += 7
-                if not b & 0x80:
-                    break
-                if shift > 35:
-                    raise FormatError("pc-value varint longer than 5 bytes", offset=pos, field="pctab")
-            vals.append(v)
-            if vals[0] == 0 and not first:
-                return pos - off
+        value, pos = uvarint(data, pos, end, max_len=MAX_LEN_32, field="pctab")
+        if value == 0 and not first:
+            return pos - off
+        _, pos = uvarint(data, pos, end, max_len=MAX_LEN_32, field="pctab")
         first = False
 
 
@@ -477,7 +466,7 @@ class PcLnTab:
 def find_magic(data, little_endian: bool, ptrsize: int) -> list[int]:
     """Offsets in ``data`` (4-aligned) that look like a pcHeader: a known magic in the given
     byte order, zero bytes 4-5, a valid quantum and ``ptrsize``. Candidates only; validate
-    them against moduledata (:mod:`formats.gomoduledata`)."""
+    them against moduledata (:mod:`formats.go.moduledata`)."""
     blob = bytes(data)
     out = []
     for magic in (MAGIC_120, MAGIC_118, MAGIC_116, MAGIC_12):
@@ -490,17 +479,6 @@ def find_magic(data, little_endian: bool, ptrsize: int) -> list[int]:
     return sorted(out)
 
 
-def _uvarint(data, pos: int) -> tuple[int, int]:
-    v = shift = 0
-    while True:
-        b = data[pos]
-        pos += 1
-        v |= (b & 0x7F) << shift
-        shift += 7
-        if not b & 0x80 or shift > 35:
-            return v, pos
-
-
 def pc_value(tab: PcLnTab, table: int, entry: int, pc: int) -> int | None:
     """The value of the pc-value table at ``table`` (an offset into pctab; from the table
     start for 1.2) for ``pc`` in the function starting at ``entry`` (runtime
@@ -508,24 +486,25 @@ def pc_value(tab: PcLnTab, table: int, entry: int, pc: int) -> int | None:
     pc by ``delta * quantum``). None when ``table`` is 0 or ``pc`` is past the table.
 
     Raises:
-        FormatError: the table runs past the end of the pclntab.
+        FormatError: the table runs past the end of pctab (of the table, for 1.2), or a
+            varint is longer than 5 bytes.
     """
     if not table or pc < entry:
         return None
-    pos = (tab.pctab if tab.version != "1.2" else 0) + table
+    new = tab.version != "1.2"
+    pos = (tab.pctab if new else 0) + table
+    end = tab.functab if new else tab.size
+    data = tab.data
     val, cur = -1, entry
-    try:
-        while True:
-            uv, pos = _uvarint(tab.data, pos)
-            if uv == 0 and cur != entry:
-                return None
-            val += -((uv >> 1) + 1) if uv & 1 else uv >> 1
-            step, pos = _uvarint(tab.data, pos)
-            cur += step * tab.quantum
-            if pc < cur:
-                return val
-    except IndexError:
-        raise FormatError("pc-value table runs past the end of the table", offset=pos, field="pctab") from None
+    while True:
+        uv, pos = uvarint(data, pos, end, max_len=MAX_LEN_32, field="pctab")
+        if uv == 0 and cur != entry:
+            return None
+        val += -((uv >> 1) + 1) if uv & 1 else uv >> 1
+        step, pos = uvarint(data, pos, end, max_len=MAX_LEN_32, field="pctab")
+        cur += step * tab.quantum
+        if pc < cur:
+            return val
 
 
 def _file_name(tab: PcLnTab, f: Func, fileno: int | None) -> str | None:

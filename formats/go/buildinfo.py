@@ -1,4 +1,5 @@
-"""Go build information from the ``.go.buildinfo`` section: what ``go version -m`` prints.
+"""Go build information from the ``.go.buildinfo`` section: what ``go version -m`` prints;
+and the Go build ID note: what ``go tool buildid`` prints.
 
 Layout (Go ``debug/buildinfo``, ``cmd/link`` ``buildinfo``; stable since Go 1.13, inline
 strings since Go 1.18):
@@ -17,23 +18,32 @@ The module-info string is framed by 16-byte sentinels and holds tab-separated li
 (``path``, ``mod``, ``dep``, ``=>`` replacements, ``build`` settings), as
 ``runtime/debug.ParseBuildInfo`` reads them. Version strings of forked toolchains
 (``go1.26.0`` from tamago-go, ``devel go1.27-abcdef ...``) are kept verbatim.
+
+The build ID is the descriptor of the ELF note with owner ``Go`` and type 4
+(``cmd/link`` ``ELF_NOTE_GOBUILDID_TAG``; the go command's ``actionID/contentID``).
+Both read the executable through :class:`formats.go.reader.BinaryReader`.
 """
 
 from __future__ import annotations
 
 import re
-import struct
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from formats.elfstructs import elf_structs
 from formats.errors import FormatError
+from formats.go.varint import uvarint
 
 if TYPE_CHECKING:  # pragma: no cover
-    from formats.elf import ElfFile
+    from struct import Struct
+
+    from formats.go.reader import BinaryReader
 
 BUILDINFO_MAGIC = b"\xff Go buildinf:"
 _FLAG_ENDIAN_BIG = 0x1
 _FLAG_VERSION_INLINE = 0x2
+#: Go build ID note type (cmd/link: ``ELF_NOTE_GOBUILDID_TAG``), owner "Go"
+NOTE_GO_BUILDID = 4
 
 
 @dataclass(frozen=True)
@@ -83,63 +93,64 @@ class BuildInfo:
                 "deps": [mod(d) for d in self.deps], "settings": dict(self.settings)}
 
 
-def _uvarint(buf: bytes, pos: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        if pos >= len(buf) or shift > 63:
-            raise FormatError("truncated varint", offset=pos, field=".go.buildinfo")
-        b = buf[pos]
-        pos += 1
-        value |= (b & 0x7F) << shift
-        if b < 0x80:
-            return value, pos
-        shift += 7
-
-
-def parse_buildinfo(elf: "ElfFile") -> BuildInfo | None:
-    """Read the build information of ``elf``; ``None`` when there is no ``.go.buildinfo``.
+def parse_buildinfo(reader: BinaryReader) -> BuildInfo | None:
+    """Read the build information of ``reader``; ``None`` when there is no ``.go.buildinfo``.
 
     Raises:
         FormatError: the section is present but its magic, pointer size or strings are
-            malformed (offset relative to the file).
+            malformed (offset relative to the file; the error names ``reader.source``).
     """
-    sec = elf.section(".go.buildinfo")
+    try:
+        return _parse(reader)
+    except FormatError as exc:
+        raise exc.with_source(reader.source) if reader.source else exc
+
+
+def _parse(reader: BinaryReader) -> BuildInfo | None:
+    sec = reader.section(".go.buildinfo")
     if sec is None or sec.is_nobits:
         return None
-    data = bytes(elf.section_data(sec))
+    data = bytes(reader.section_data(sec))
     base = sec.offset
     if len(data) < 32 or not data.startswith(BUILDINFO_MAGIC):
         raise FormatError("bad magic (expected \"\\xff Go buildinf:\")", offset=base, field=".go.buildinfo")
     ptrsize, flags = data[14], data[15]
     if flags & _FLAG_VERSION_INLINE:
-        n, pos = _uvarint(data, 32)
+        n, pos = uvarint(data, 32, field=".go.buildinfo", base=base)
         if pos + n > len(data):
             raise FormatError("version string runs past the section", offset=base + 32, field=".go.buildinfo")
         version = data[pos:pos + n].decode("utf-8", "replace")
         pos += n
-        n, pos2 = _uvarint(data, pos)
+        n, pos2 = uvarint(data, pos, field=".go.buildinfo", base=base)
         if pos2 + n > len(data):
             raise FormatError("module-info string runs past the section", offset=base + pos, field=".go.buildinfo")
         modinfo = data[pos2:pos2 + n]
     else:
         if ptrsize not in (4, 8):
             raise FormatError(f"pointer size {ptrsize}, expected 4 or 8", offset=base + 14, field=".go.buildinfo")
-        e = ">" if flags & _FLAG_ENDIAN_BIG else ("<" if elf.little_endian else ">")
-        p = "I" if ptrsize == 4 else "Q"
-        vptr, mptr = struct.unpack_from(e + p + p, data, 16)
-        version = _read_go_string(elf, vptr, ptrsize, e).decode("utf-8", "replace")
-        modinfo = _read_go_string(elf, mptr, ptrsize, e)
+        # pointer-sized words, big-endian when flags bit 0 says so (else the file's order)
+        word = elf_structs(8 * ptrsize, not (flags & _FLAG_ENDIAN_BIG or not reader.little_endian)).word
+        (vptr,), (mptr,) = word.unpack_from(data, 16), word.unpack_from(data, 16 + ptrsize)
+        version = _read_go_string(reader, vptr, word).decode("utf-8", "replace")
+        modinfo = _read_go_string(reader, mptr, word)
     return _parse_modinfo(version, modinfo)
 
 
-def _read_go_string(elf: "ElfFile", addr: int, ptrsize: int, e: str) -> bytes:
-    """Read a Go string header (data pointer, length) at ``addr`` and then its bytes."""
-    p = "I" if ptrsize == 4 else "Q"
-    hdr = elf.read(addr, 2 * ptrsize)
-    ptr, n = struct.unpack(e + p + p, hdr)
+def _read_go_string(reader: BinaryReader, addr: int, word: Struct) -> bytes:
+    """Read a Go string header (data pointer, length: two words) at ``addr``, then its bytes."""
+    head = reader.read(addr, 2 * word.size)
+    (ptr,), (n,) = word.unpack_from(head, 0), word.unpack_from(head, word.size)
     if n > 1 << 24:
         raise FormatError(f"string length {n} at 0x{addr:x} is implausible", field=".go.buildinfo")
-    return elf.read(ptr, n) if n else b""
+    return reader.read(ptr, n) if n else b""
+
+
+def build_id(reader: BinaryReader) -> str | None:
+    """The Go build ID (``go tool buildid``) from the ``Go`` note, or None."""
+    for n in reader.notes:
+        if n.name == "Go" and n.type == NOTE_GO_BUILDID:
+            return n.desc.decode("utf-8", "replace")
+    return None
 
 
 def _parse_modinfo(version: str, raw: bytes) -> BuildInfo:
