@@ -13,7 +13,8 @@ from imgtool.output import read_input
 
 
 def describe_file(path: str | os.PathLike[str]) -> dict:
-    """Describe the file at ``path`` (ELF, i.MX boot image, signed i.MX image, PE image).
+    """Describe the file at ``path`` (ELF, i.MX boot image, signed i.MX image, PE image,
+    Raspberry Pi kernel.img, SD card image).
 
     Raises:
         InputError: unreadable file.
@@ -43,8 +44,11 @@ def describe_file(path: str | os.PathLike[str]) -> dict:
         from imgtool.peinfo import describe_pe
 
         return describe_pe(data, src)
-    raise FormatError("not a recognised file (expected an ELF, a PE image or an i.MX image starting with an IVT)",
-                      source=src, offset=0)
+    from imgtool.rpiinfo import describe_rpi  # Raspberry Pi kernel.img, SD card (MBR + FAT)
+    if (rpi := describe_rpi(data, src)) is not None:
+        return rpi
+    raise FormatError("not a recognised file (expected an ELF, a PE image, an i.MX image starting with an IVT, "
+                      "a Raspberry Pi kernel.img or an MBR disk image)", source=src, offset=0)
 
 
 def _hex(v: int | None) -> str:
@@ -61,6 +65,9 @@ def render_text(desc: dict) -> str:
         from imgtool.peinfo import render_pe
 
         return render_pe(desc)
+    from imgtool.rpiinfo import render_rpi  # rpi-kernel, sdcard
+    if (rpi := render_rpi(desc)) is not None:
+        return rpi
     return _render_generic(desc)
 
 
