@@ -20,6 +20,7 @@ bench: setup
 	$(VENV)/bin/python bench/bench_size.py
 	$(VENV)/bin/python bench/bench_crc.py
 	$(VENV)/bin/python bench/bench_tar.py
+	$(VENV)/bin/python bench/bench_rpi.py
 	$(VENV)/bin/python bench/bench_uefi.py
 	$(VENV)/bin/python bench/bench_compact.py
 

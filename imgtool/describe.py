@@ -14,7 +14,7 @@ from imgtool.output import read_input
 
 def describe_file(path: str | os.PathLike[str]) -> dict:
     """Describe the file at ``path`` (ELF, i.MX boot image, signed i.MX image, PE image,
-    a raw flat image holding imgtool's BSS-zeroing stub).
+    Raspberry Pi kernel.img, SD card image, a raw flat image holding imgtool's BSS-zeroing stub).
 
     Raises:
         InputError: unreadable file.
@@ -44,13 +44,15 @@ def describe_file(path: str | os.PathLike[str]) -> dict:
         from imgtool.peinfo import describe_pe
 
         return describe_pe(data, src)
+    from imgtool.rpiinfo import describe_rpi  # Raspberry Pi kernel.img, SD card (MBR + FAT)
+    if (rpi := describe_rpi(data, src)) is not None:
+        return rpi
     from imgtool.compact import describe_flat
 
-    flat = describe_flat(data, src)
-    if flat is not None:
+    if (flat := describe_flat(data, src)) is not None:
         return flat
-    raise FormatError("not a recognised file (expected an ELF, a PE image, an i.MX image starting with an IVT or a "
-                      "compact flat image)", source=src, offset=0)
+    raise FormatError("not a recognised file (expected an ELF, a PE image, an i.MX image starting with an IVT, "
+                      "a Raspberry Pi kernel.img, an MBR disk image or a compact flat image)", source=src, offset=0)
 
 
 def _hex(v: int | None) -> str:
@@ -73,6 +75,9 @@ def render_text(desc: dict) -> str:
         from imgtool.peinfo import render_pe
 
         return render_pe(desc)
+    from imgtool.rpiinfo import render_rpi  # rpi-kernel, sdcard
+    if (rpi := render_rpi(desc)) is not None:
+        return rpi
     return _render_generic(desc)
 
 

@@ -371,13 +371,13 @@ def build_imx_from_elf(
 
     require_arch(elf, ("arm",), "imx build")
     if board_name:
-        board = get_board(board_name)
+        board = get_board(board_name, "imx")
     else:
-        board = detect_board(package_paths(elf), elf.text_start)
+        board = detect_board(package_paths(elf), elf.text_start, "imx")
     if board is None and dcd_path is None:
         raise InputError(
             f"{elf.source}: no TamaGo board package found in the ELF (stripped, or not a TamaGo program); "
-            f"pass --board (one of: {', '.join(b.name for b in list_boards())}) or --dcd imximage.cfg")
+            f"pass --board (one of: {', '.join(b.name for b in list_boards('imx'))}) or --dcd imximage.cfg")
     loaded = load_cfg(board, dcd_path, tamago_version(parse_buildinfo(elf)) if board is not None else None)
     check_go_layout(elf)
     image = flatten(elf)

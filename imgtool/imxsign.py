@@ -113,11 +113,11 @@ def parse_signing_time(text: str) -> _dt.datetime:
 def _signing_time(given: str | None, keys: HabKeys) -> tuple[_dt.datetime, str]:
     if given:
         return parse_signing_time(given), "option"
-    env = os.environ.get("SOURCE_DATE_EPOCH")
-    if env:
-        if not env.strip().isdigit():
-            raise InputError(f"SOURCE_DATE_EPOCH={env!r} is not a whole number of seconds")
-        return _dt.datetime.fromtimestamp(int(env), _dt.timezone.utc), "SOURCE_DATE_EPOCH"
+    from imgtool.epoch import source_date_epoch
+
+    epoch = source_date_epoch()
+    if epoch is not None:
+        return _dt.datetime.fromtimestamp(epoch, _dt.timezone.utc), "SOURCE_DATE_EPOCH"
     return max(s.certificate.not_valid_before_utc for s in (keys.csf, keys.img)), "certificates"
 
 
@@ -179,7 +179,7 @@ def sign_file(
             raise InputError(f"{path}: a compact image is built from the ELF; an .imx is signed as it is",
                              field="compact")
         imx = data
-        board = get_board(board_name) if board_name else None
+        board = get_board(board_name, "imx") if board_name else None
     else:
         raise FormatError("neither an ELF nor an i.MX image (no IVT at offset 0)", source=str(path), offset=0)
     password = read_secret_file(password_file) if password_file is not None else None

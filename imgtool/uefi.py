@@ -53,12 +53,10 @@ def signing_time(option: str | None) -> _dt.datetime | None:
 
     if option:
         return parse_signing_time(option)
-    env = os.environ.get("SOURCE_DATE_EPOCH")
-    if env:
-        if not env.strip().isdigit():
-            raise InputError(f"SOURCE_DATE_EPOCH={env!r} is not a whole number of seconds")
-        return _dt.datetime.fromtimestamp(int(env), _dt.timezone.utc)
-    return None
+    from imgtool.epoch import source_date_epoch
+
+    epoch = source_date_epoch()
+    return None if epoch is None else _dt.datetime.fromtimestamp(epoch, _dt.timezone.utc)
 
 
 def open_signer(*, key: _Path | None, cert: _Path | None, password_file: _Path | None = None,

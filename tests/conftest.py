@@ -28,6 +28,11 @@ GOPROG = Path(__file__).resolve().parent / "goprog"
 GO_TARGETS: dict[str, tuple[dict[str, str], str]] = {
     "arm7": ({"GOARCH": "arm", "GOARM": "7"}, "-T 0x80010000 -R 0x1000"),
     "arm5": ({"GOARCH": "arm", "GOARM": "5"}, "-T 0x110000 -R 0x1000"),
+    # Raspberry Pi layouts: GOARM 7 (Pi 2) at 0x110000, and the 0x10000 layout of the
+    # 2020 examples and the tamago board README, GOARM 5 and 7.
+    "arm7-pi": ({"GOARCH": "arm", "GOARM": "7"}, "-T 0x110000 -R 0x1000"),
+    "arm5-low": ({"GOARCH": "arm", "GOARM": "5"}, "-T 0x10000 -R 0x1000"),
+    "arm7-low": ({"GOARCH": "arm", "GOARM": "7"}, "-T 0x10000 -R 0x1000"),
     "arm64": ({"GOARCH": "arm64"}, "-T 0x40010000 -R 0x1000"),
     "amd64": ({"GOARCH": "amd64"}, "-T 0x10010000 -R 0x1000"),
     # entry set to a function, as go-boot links UEFI builds with -E cpuinit (an assembly
@@ -89,9 +94,10 @@ def go_elf():
     return get
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def run_imgtool():
-    """Run the CLI in a subprocess: ``run_imgtool(*args) -> CompletedProcess`` (text)."""
+    """Run the CLI in a subprocess: ``run_imgtool(*args) -> CompletedProcess`` (text).
+    Stateless, so session-scoped fixtures may use it too."""
 
     def run(*args: str, check: bool = False, env: dict[str, str] | None = None, **kw) -> subprocess.CompletedProcess:
         r = subprocess.run([sys.executable, "-m", "imgtool", *map(str, args)], capture_output=True, text=True,

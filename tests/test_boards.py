@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from formats.go.buildinfo import BuildInfo, Module
@@ -34,7 +36,7 @@ def test_usbarmory_mk2_profile():
     assert b.to_dict()["text_start"] == 0x80010000
 
 
-@pytest.mark.parametrize("board", [b.name for b in list_boards()])
+@pytest.mark.parametrize("board", [b.name for b in list_boards("imx")])
 def test_bundled_dcds_parse(board):
     b = get_board(board)
     cfg = parse_cfg(resolve_dcd_cfg(b).text)
@@ -212,7 +214,7 @@ def test_describe_imx():
 PI_TOML = """
 name = "pi-test"
 description = "a board of a family the loader has no code for"
-family = "rpi"
+family = "newfamily"
 soc = "BCM2836"
 packages = ["github.com/usbarmory/tamago/board/raspberrypi/pi2"]
 text_start = 0x00010000
@@ -234,11 +236,11 @@ def test_profile_of_a_new_family_needs_no_code():
     from imgtool.boards import _board_from_toml
 
     b = _board_from_toml("pi-test.toml", tomllib.loads(PI_TOML))
-    assert (b.family, b.soc, b.text_start, b.ram[0].size) == ("rpi", "BCM2836", 0x10000, 0x3B400000)
+    assert (b.family, b.soc, b.text_start, b.ram[0].size) == ("newfamily", "BCM2836", 0x10000, 0x3B400000)
     assert (b.kernel, b.arm_64bit, b.uart["baud"], b.overlays) == ("kernel7.img", False, 115200, ("disable-bt",))
     assert dict(b.fields).keys() == {"kernel", "arm_64bit", "uart", "overlays"}
     d = b.to_dict()
-    assert d["family"] == "rpi" and d["uart"] == {"base": 0x3F201000, "baud": 115200} and d["overlays"] == ["disable-bt"]
+    assert d["family"] == "newfamily" and d["uart"] == {"base": 0x3F201000, "baud": 115200} and d["overlays"] == ["disable-bt"]
     assert "csf_size" not in d
     with pytest.raises(AttributeError, match="csf_size"):
         b.csf_size
@@ -251,7 +253,7 @@ def test_imx_profiles_are_checked_and_defaulted():
 
     from imgtool.boards import _board_from_toml
 
-    base = tomllib.loads(PI_TOML.replace('family = "rpi"', 'family = "imx"').replace("pi-test", "imx-test"))
+    base = tomllib.loads(PI_TOML.replace('family = "newfamily"', 'family = "imx"').replace("pi-test", "imx-test"))
     with pytest.raises(RuntimeError, match="imx-test.toml.*dcd_cfg"):
         _board_from_toml("imx-test.toml", base)
     good = dict(base, dcd_cfg="x.cfg", csf_size=0x2000, hab_engine="CAAM")
@@ -279,3 +281,33 @@ def test_go_module_cache_lookup(tmp_path, monkeypatch):
     monkeypatch.setenv("GOMODCACHE", str(tmp_path))
     assert gomodcache() == tmp_path
     assert module_file("github.com/BurntSushi/toml", "v1.3.2", "decode.go") == f
+
+
+def test_rpi_profiles_are_checked():
+    """The rpi family's keys are required and typed like the imx ones; profiles carry
+    their TamaGo values (tamago v1.26.0 board/raspberrypi/*/mem.go, soc/bcm2835/mem.go)."""
+    import tomllib
+
+    from imgtool.boards import _board_from_toml
+
+    pz, p2 = get_board("pizero"), get_board("pi2")
+    assert (pz.goarm, pz.goarm_max, pz.stub, pz.peripheral_base, pz.ram_start) == (5, 5, "armv6", 0x20000000, 0x100000)
+    assert (p2.goarm, p2.stub, p2.peripheral_base, p2.kernel, p2.reserved_size) == (7, "plain", 0x3F000000, "kernel7.img", 0x10000)
+    assert p2.firmware_area[0]["end"] == 0x100 and isinstance(p2.config_txt, tuple)
+    data = tomllib.loads((Path(__file__).resolve().parent.parent / "imgtool" / "boards" / "pi2.toml").read_text())
+    for key, value, message in (("stub", "thumb", "unknown stub variant 'thumb'"), ("goarm", 8, "goarm 8"),
+                                ("config_txt", ["kernel_old"], "KEY=VALUE"), ("goarm_max", "7", "wrong type"),
+                                ("firmware_area", [{"name": "x", "start": 4, "end": 4}], "start < end")):
+        with pytest.raises(RuntimeError, match=message):
+            _board_from_toml("pi2.toml", dict(data, **{key: value}))
+    with pytest.raises(RuntimeError, match="missing rpi key 'peripheral_base'"):
+        _board_from_toml("pi2.toml", {k: v for k, v in data.items() if k != "peripheral_base"})
+
+
+def test_family_filters():
+    pi2 = "github.com/usbarmory/tamago/board/raspberrypi/pi2"
+    assert detect_board([pi2], 0x110000, "rpi").name == "pi2"
+    assert detect_board([pi2], 0x110000, "imx") is None and detect_board([MK2], family="rpi") is None
+    with pytest.raises(InputError, match="'usbarmory-mk2' is for NXP i.MX, not Raspberry Pi.*pi1, pi2, pizero"):
+        get_board("usbarmory-mk2", "rpi")
+    assert {b.family for b in list_boards("imx")} == {"imx"}

@@ -76,7 +76,7 @@ def test_board_sdp_dcd_address_reaches_the_csf(tmp_path, monkeypatch):
     assert board.sdp_dcd_address == SDP_DCD_ADDRESS  # the profiles' value is the formats default
     moved = dataclasses.replace(board, name="test-ocram-high",
                                 fields=MappingProxyType({**board.fields, "sdp_dcd_address": 0x00920000}))
-    monkeypatch.setattr(imgtool.boards, "get_board", lambda name: moved if name == moved.name else board)
+    monkeypatch.setattr(imgtool.boards, "get_board", lambda name, family=None: moved if name == moved.name else board)
     imx = tmp_path / "app.imx"
     imx.write_bytes(mkimage_imx(tmp_path, sample_payload(3000)))
     monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(SIGNING_TIME.timestamp())))

@@ -25,11 +25,25 @@ The ``imx`` family (i.MX boot images, HABv4): ``dcd_cfg`` (bundled imximage.cfg)
 ``hab_engine_note``, ``boot_offset`` (IVT offset on SD/eMMC, 0x400) and
 ``sdp_dcd_address`` (OCRAM address of the DCD in serial download, 0x00910000).
 
+The ``rpi`` family (Raspberry Pi ``kernel.img``, :mod:`imgtool.rpi`): ``cpu`` (one line),
+``goarm`` (the GOARM TamaGo documents for the board) and ``goarm_max`` (the highest GOARM
+whose code the CPU runs), ``peripheral_base``, ``ram_start`` (TamaGo's RamStart, whose
+first 64 KiB, ``reserved_size``, the runtime keeps for vectors, page tables and exception
+stacks), ``uart`` and ``uart_base`` (the console), ``kernel`` (the firmware's default
+kernel file name), ``kernel_address`` (where the firmware loads it, 0x8000), ``stub``
+(default entry stub variant, ``plain`` or ``armv6``), ``config_txt`` (the ``config.txt``
+lines the console needs), ``[[firmware_area]]`` tables (``name``, ``start``, ``end``:
+low memory the firmware uses before or while the kernel runs) and
+``secondary_cores_parked`` (the firmware's stub keeps cores waiting in the first
+firmware area).
+
 Public API::
 
-    list_boards() -> list[Board]
-    get_board(name) -> Board                                   InputError if unknown
-    detect_board(package_paths, text_start=None) -> Board|None InputError if ambiguous
+    list_boards(family=None) -> list[Board]
+    get_board(name, family=None) -> Board                      InputError if unknown / other family
+    detect_board(package_paths, text_start=None, family=None) -> Board|None
+                                                               InputError if ambiguous
+    FAMILY_SUMMARY[family](board) -> str                       one line for ``imgtool boards``
 
 The DCD of an i.MX board (Go module cache or bundled copy) is
 :mod:`imgtool.boards.imxcfg`; the Go module cache itself :mod:`imgtool.gomodcache`.
@@ -65,7 +79,26 @@ FAMILY_FIELDS: dict[str, dict[str, tuple[type | tuple[type, ...], Any]]] = {
         "boot_offset": (int, 0x400),
         "sdp_dcd_address": (int, SDP_DCD_ADDRESS),
     },
+    "rpi": {
+        "cpu": (str, REQUIRED),
+        "goarm": (int, REQUIRED),
+        "goarm_max": (int, REQUIRED),
+        "peripheral_base": (int, REQUIRED),
+        "ram_start": (int, REQUIRED),
+        "reserved_size": (int, 0x10000),
+        "uart": (str, REQUIRED),
+        "uart_base": (int, REQUIRED),
+        "kernel": (str, "kernel.img"),
+        "kernel_address": (int, 0x8000),
+        "stub": (str, REQUIRED),
+        "config_txt": (list, REQUIRED),
+        "firmware_area": (list, REQUIRED),
+        "secondary_cores_parked": (bool, False),
+    },
 }
+
+#: Family names as ``imgtool boards`` and the errors print them.
+FAMILY_TITLES = {"imx": "NXP i.MX", "rpi": "Raspberry Pi"}
 
 
 def _check_imx(fields: Mapping[str, Any]) -> str | None:
@@ -74,8 +107,29 @@ def _check_imx(fields: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _check_rpi(fields: Mapping[str, Any]) -> str | None:
+    if fields["stub"] not in ("plain", "armv6"):
+        return f"unknown stub variant {fields['stub']!r} (plain or armv6)"
+    if not 5 <= fields["goarm"] <= fields["goarm_max"] <= 7:
+        return f"goarm {fields['goarm']} / goarm_max {fields['goarm_max']} are not 5 <= goarm <= goarm_max <= 7"
+    for area in fields["firmware_area"]:
+        if not (isinstance(area.get("name"), str) and isinstance(area.get("start"), int)
+                and isinstance(area.get("end"), int) and area["start"] < area["end"]):
+            return f"firmware_area {dict(area)!r} needs a name and start < end"
+    if not all(isinstance(line, str) and "=" in line for line in fields["config_txt"]):
+        return "config_txt lines must be KEY=VALUE strings"
+    return None
+
+
 #: family -> a check of its (defaulted) fields returning an error or None
-FAMILY_CHECKS: dict[str, Callable[[Mapping[str, Any]], str | None]] = {"imx": _check_imx}
+FAMILY_CHECKS: dict[str, Callable[[Mapping[str, Any]], str | None]] = {"imx": _check_imx, "rpi": _check_rpi}
+
+#: family -> the one-line summary of a board's family keys that ``imgtool boards`` shows
+FAMILY_SUMMARY: dict[str, Callable[["Board"], str]] = {
+    "imx": lambda b: f"CSF 0x{b.csf_size:x}, HAB engine {b.hab_engine}",
+    "rpi": lambda b: (f"GOARM {b.goarm}, RamStart 0x{b.ram_start:x}, {b.kernel} at 0x{b.kernel_address:x}, "
+                      f"{b.stub} stub, {b.uart.split(',')[0]}"),
+}
 
 _COMMON_KEYS = ("name", "description", "family", "soc", "packages", "text_start", "ram", "variant_of")
 
@@ -198,7 +252,7 @@ def _family_fields(family: str, data: dict) -> dict[str, Any]:
         elif not _is(given[key], kind):
             raise ValueError(f"{family} key {key!r} has the wrong type ({type(given[key]).__name__})")
         else:
-            out[key] = given[key]
+            out[key] = _frozen(given[key])
     out.update((k, _frozen(v)) for k, v in given.items() if k not in spec)
     check = FAMILY_CHECKS.get(family)
     problem = check(out) if check else None
@@ -238,21 +292,27 @@ def _boards() -> dict[str, Board]:
     return dict(sorted(out.items()))
 
 
-def list_boards() -> list[Board]:
-    """All board profiles, sorted by name."""
-    return list(_boards().values())
+def list_boards(family: str | None = None) -> list[Board]:
+    """All board profiles (of ``family`` when given), sorted by name."""
+    return [b for b in _boards().values() if family is None or b.family == family]
 
 
-def get_board(name: str) -> Board:
-    """The board called ``name``.
+def get_board(name: str, family: str | None = None) -> Board:
+    """The board called ``name``; with ``family``, it must be of that family.
 
     Raises:
-        InputError: no such board; the message lists the known ones.
+        InputError: no such board (the message lists the known ones, of ``family`` when
+            given), or a board of another family.
     """
-    try:
-        return _boards()[name]
-    except KeyError:
-        raise InputError(f"unknown board {name!r} (expected one of: {', '.join(_boards())})") from None
+    known = [b.name for b in list_boards(family)]
+    board = _boards().get(name)
+    if board is None:
+        raise InputError(f"unknown board {name!r} (expected one of: {', '.join(known)})")
+    if family is not None and board.family != family:
+        title = FAMILY_TITLES.get(family, family)
+        raise InputError(f"board {name!r} is for {FAMILY_TITLES.get(board.family, board.family)}, "
+                         f"not {title} (expected one of: {', '.join(known)})")
+    return board
 
 
 def _linked_packages(board: Board, package_paths: set[str]) -> list[str]:
@@ -260,13 +320,15 @@ def _linked_packages(board: Board, package_paths: set[str]) -> list[str]:
     return [p for p in board.packages if p in package_paths or any(q.startswith(p + "/") for q in package_paths)]
 
 
-def detect_board(package_paths: Iterable[str], text_start: int | None = None) -> Board | None:
+def detect_board(package_paths: Iterable[str], text_start: int | None = None,
+                 family: str | None = None) -> Board | None:
     """Name the board from the TamaGo board packages compiled into an ELF.
 
     Args:
         package_paths: Go package paths found in the ELF (symbols, build info).
         text_start: the ELF's ``.text`` address; when given, boards linked elsewhere
             are dropped (this tells the armory-boot layout from the plain Mk II).
+        family: only boards of this family (``"imx"``, ``"rpi"``) are candidates.
 
     Returns:
         The board, or None when no board package is present.
@@ -276,7 +338,7 @@ def detect_board(package_paths: Iterable[str], text_start: int | None = None) ->
             the message lists the candidates and asks for ``--board``.
     """
     paths = set(package_paths)
-    candidates = [b for b in list_boards() if _linked_packages(b, paths)]
+    candidates = [b for b in list_boards(family) if _linked_packages(b, paths)]
     if not candidates:
         return None
     if text_start is not None:

@@ -20,6 +20,7 @@ from imgtool.cli import cmd_hab  # noqa: F401
 from imgtool.cli import cmd_imx  # noqa: F401
 from imgtool.cli import cmd_boards  # noqa: F401
 from imgtool.cli import cmd_reloc  # noqa: F401
+from imgtool.cli import cmd_rpi  # noqa: F401
 from imgtool.cli import cmd_size  # noqa: F401
 from imgtool.cli import cmd_uefi  # noqa: F401
 from imgtool.cli.app import app, error, warn

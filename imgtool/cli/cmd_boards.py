@@ -1,4 +1,4 @@
-"""``imgtool boards``: the board profiles."""
+"""``imgtool boards``: the board profiles, every family."""
 
 from __future__ import annotations
 
@@ -11,13 +11,16 @@ from imgtool.cli.app import app
 
 @app.command("boards")
 def boards_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """List the board profiles (link address, DCD, CSF size, HAB engine)."""
-    from imgtool.boards import list_boards
+    """List the board profiles: family, SoC, link address, RAM and the family's keys (i.MX: CSF, HAB engine; Raspberry Pi: GOARM, kernel address, stub)."""
+    from imgtool.boards import FAMILY_SUMMARY, list_boards
 
     boards = list_boards()
     if as_json:
         typer.echo(json.dumps([b.to_dict() for b in boards], indent=2))
         return
-    typer.echo(f"{'board':<20} {'soc':<10} {'TEXT_START':>10} {'CSF':>7} {'engine':<7} description")
+    typer.echo(f"{'board':<20} {'family':<6} {'soc':<9} {'TEXT_START':>10} {'RAM':>6}  details / description")
     for b in boards:
-        typer.echo(f"{b.name:<20} {b.soc:<10} {b.text_start:#10x} {b.csf_size:#7x} {b.hab_engine:<7} {b.description}")
+        ram = sum(r.size for r in b.ram) >> 20
+        summary = FAMILY_SUMMARY.get(b.family)
+        typer.echo(f"{b.name:<20} {b.family:<6} {b.soc:<9} {b.text_start:#10x} {ram:>4}M  "
+                   + (f"{summary(b)}; " if summary else "") + b.description)

@@ -1,9 +1,10 @@
 """Parsing option values: the one grammar for every size and address a user writes.
 
 Every option that takes an address or a size (``--base``, ``--pad-to``, ``--max-gap``,
-``--fill``, ``--offset``, ``--length``, ``--define NAME=ADDR``, ``--region
-NAME=START:SIZE``, ``--budget KEY=SIZE``) goes through :func:`parse_size`; nothing else
-in imgtool parses these strings. The grammar (docs/cli.md, "Numbers")::
+``--fill``, ``--offset``, ``--length``, ``--kernel-address``, ``--ram-start``, ``--size``,
+``--define NAME=ADDR``, ``--region NAME=START:SIZE``, ``--budget KEY=SIZE``) goes through
+:func:`parse_size`; nothing else in imgtool parses these strings. The grammar
+(docs/cli.md, "Numbers")::
 
     value    = integer [unit] | decimal unit?
     integer  = "0x" hex-digits | "0o" octal-digits | "0b" binary-digits | decimal-digits

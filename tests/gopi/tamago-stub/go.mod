@@ -1,0 +1,3 @@
+module github.com/usbarmory/tamago
+
+go 1.24
