@@ -8,7 +8,9 @@ Public API::
 
     check_compactable(elf) -> None                  InputError unless a 32-bit ARM ELF, BSS at LMA = VMA
     largest_bss_symbol(elf, ranges) -> (name, size) | None
-    bss_warning(elf, split, stored, compact, what) -> str | None    BSS over 1 MiB
+    bss_warning(elf, split, stored, compact, what) -> str | None    BSS over 1 MiB; names the
+                                                    largest symbol (or section, when none holds half of it)
+    section_split(elf) -> (base, stored bytes, BssSplit | None)   from the section headers
     image_sizes(elf) -> dict                        stored vs compact flat image (imgtool size)
     flat_warning(elf) -> str | None                 bss_warning for imgtool bin
 """
@@ -68,18 +70,23 @@ def bss_warning(elf: ElfFile, split: BssSplit, stored: int, compact: int, what: 
     except InputError:
         return None
     big = largest_bss_symbol(elf, split.zeroed)
-    if big is None:
-        sec = max((s for s in elf.sections if s.is_nobits and s.is_alloc), key=lambda s: s.size)
+    sec = max((s for s in elf.sections if s.is_nobits and s.is_alloc), key=lambda s: s.size)
+    if big is None or 2 * big[1] < sec.size:  # no symbol holds the bulk: name the section
         big = (f"section {sec.name}", sec.size)
     return (f"{elf.source}: the {what} stores {split.zeroed_size:,} bytes of BSS zeros (largest: {big[0]}, "
             f"{big[1]:,} bytes); with --compact it would be {'about ' if about else ''}{compact:,} bytes instead of "
             f"{stored:,}")
 
 
-def _section_split(elf: ElfFile) -> tuple[int, int, BssSplit | None]:
+def section_split(elf: ElfFile) -> tuple[int, int, BssSplit | None]:
     """``(base address, bytes of the flat image with BSS stored, its split or None)``
-    from the section headers alone (no image is flattened); None when nothing is
-    initialised."""
+    from the section headers alone (no image is flattened): the
+    :func:`formats.loadimage.split_bss` of the sections ``flatten`` would place; None
+    when nothing is initialised.
+
+    Raises:
+        FormatError: overlapping sections at their load addresses.
+    """
     from formats.errors import FormatError
     from formats.loadimage import Region, loaded_sections, split_bss
 
@@ -106,7 +113,7 @@ def image_sizes(elf: ElfFile) -> dict:
 def _sizes(elf: ElfFile) -> tuple[dict, BssSplit | None]:
     from formats.compact import stub_size
 
-    base, stored, split = _section_split(elf)
+    base, stored, split = section_split(elf)
     out = {"stored": stored, "compact": None, "bss_zeroed": split.zeroed_size if split else 0, "stub": None}
     if split is None:
         return out, None

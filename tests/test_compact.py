@@ -215,8 +215,9 @@ def test_bin_compact_below_the_image(payload, tmp_path):
     stub = reassembled_stub(payload.entry, payload.bss_ranges)
     assert out.read_bytes() == stub + bytes(payload.text_start - at - size) + payload.flat()
     assert r.stdout.startswith(f"entry 0x{at:x}: the {size}-byte stub zeroes ") and f"loads at 0x{at:x}" in r.stdout
-    info = imgtool("info", out, "--json")
-    assert json.loads(info.stdout)["compact"]["stub_offset"] == 0 and "compact flat image" in imgtool("info", out).stdout
+    # at file offset 0 the stub reads as a kernel.img's (the same shape: stub, then the image)
+    stub_desc = json.loads(imgtool("info", out, "--json").stdout)["stub"]
+    assert stub_desc["kind"] == "bss-zero" and stub_desc["ranges"] == [list(r) for r in payload.bss_ranges]
     # Intel HEX: the same bytes at the same addresses, the stub as the start address
     hexfile = tmp_path / "c.hex"
     imgtool("bin", payload.elf, "-o", hexfile, "-f", "hex", "--compact", "--stub-at", hex(at))
@@ -227,6 +228,51 @@ def test_bin_compact_below_the_image(payload, tmp_path):
     ref = tmp_path / "from-hex.bin"
     subprocess.run([need("arm-none-eabi-objcopy"), "-I", "ihex", "-O", "binary", hexfile, ref], check=True)
     assert ref.read_bytes() == stub + bytes(payload.text_start - at - size) + payload.flat()
+
+
+def test_bin_compact_in_a_hole_of_the_image(payload, tmp_path):
+    """The stub in the hole between .text and the page-aligned .rodata: the file is the
+    stored image with the stub's bytes there, and info finds it by its code words."""
+    e = ElfFile.parse(payload.elf.read_bytes())
+    text = e.section(".text")
+    at = (text.addr + text.size + 7) & ~7
+    out = tmp_path / "hole.bin"
+    imgtool("bin", payload.elf, "-o", out, "--compact", "--stub-at", hex(at))
+    data, flat, off = out.read_bytes(), payload.flat(), at - payload.text_start
+    stub = reassembled_stub(payload.entry, payload.bss_ranges)
+    assert data == flat[:off] + stub + flat[off + len(stub):] and flat[off:off + len(stub)] == bytes(len(stub))
+    desc = json.loads(imgtool("info", out, "--json").stdout)
+    assert desc["type"] == "flat" and desc["compact"]["stub_offset"] == off
+    assert desc["compact"]["entry"] == payload.entry and desc["compact"]["bss_ranges"] == [list(r) for r in payload.bss_ranges]
+    assert f"compact flat image, {len(data)} bytes" in imgtool("info", out).stdout
+
+
+def test_rpi_kernel_warns_once_about_a_large_bss(tmp_path):
+    p = build_payload("raspi2b", bss_size=GO_BSS)
+    r = imgtool("rpi", "kernel", p.elf, "--board", "pi2", "-o", tmp_path / "plain.img", "--no-config")
+    imgtool("rpi", "kernel", p.elf, "--board", "pi2", "--compact", "-o", tmp_path / "compact.img", "--no-config")
+    size, plain = (tmp_path / "compact.img").stat().st_size, (tmp_path / "plain.img").stat().st_size
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "largest: section .noptrbss, 33,554,433 bytes" in lines[0]  # no symbol holds it
+    assert f"with --compact it would be {size:,} bytes instead of {plain:,}" in lines[0]
+
+
+def test_rpi_sdcard_compact_holds_the_compact_kernel(tmp_path):
+    """``rpi sdcard --compact``: the card's kernel7.img (extracted with mtools) is the
+    compact kernel.img, byte for byte."""
+    from formats import mbr
+    from rpi_helpers import fake_firmware
+
+    p = build_payload("raspi2b", bss_size=GO_BSS)
+    fake_firmware(tmp_path / "fw")
+    imgtool("rpi", "kernel", p.elf, "--board", "pi2", "--compact", "-o", tmp_path / "kernel7.img", "--no-config")
+    card = tmp_path / "sd.img"
+    imgtool("rpi", "sdcard", p.elf, "--board", "pi2", "--compact", "--firmware", tmp_path / "fw", "-o", card)
+    (part,) = mbr.parse(card.read_bytes()).partitions
+    out = tmp_path / "extracted.img"
+    subprocess.run([need("mcopy"), "-i", f"{card}@@{part.lba_start * 512}", "::/kernel7.img", str(out)], check=True,
+                   capture_output=True)
+    assert out.read_bytes() == (tmp_path / "kernel7.img").read_bytes() and out.stat().st_size < 2 << 20
 
 
 def test_bin_compact_refusals(payload, go_elf, tmp_path):
