@@ -22,6 +22,7 @@ bench: setup
 	$(VENV)/bin/python bench/bench_tar.py
 	$(VENV)/bin/python bench/bench_rpi.py
 	$(VENV)/bin/python bench/bench_uefi.py
+	$(VENV)/bin/python bench/bench_compact.py
 
 clean:
 	rm -rf out build *.egg-info

@@ -19,7 +19,6 @@ start-up, which bench_startup.py measures), to show where a CLI run's time goes.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -30,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchutil import command_time, median_time  # noqa: E402
+from benchutil import command_time, elf_bench_args, median_time  # noqa: E402
 
 DEFAULT = Path("/tmp/cmdgo-amd64-uefi.elf")
 KEY, CERT = Path("/usr/share/ovmf/PkKek-1-snakeoil.key"), Path("/usr/share/ovmf/PkKek-1-snakeoil.pem")
@@ -45,11 +44,7 @@ def build_default() -> Path:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("elf", nargs="?", type=Path)
-    ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--json", type=Path)
-    a = ap.parse_args()
+    a = elf_bench_args(__doc__, runs=5)
     elf = a.elf or build_default()
     imgtool = [sys.executable, "-m", "imgtool"]
     with tempfile.TemporaryDirectory() as tmp:

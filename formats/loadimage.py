@@ -5,7 +5,9 @@ with SHF_ALLOC that is not a note, not empty and not thread-local BSS. Sections 
 placed at their load address (LMA: the section's VMA moved by its PT_LOAD's
 ``p_paddr - p_vaddr``), exactly where ``objcopy -O binary`` places them. ``.bss`` and
 ``.noptrbss`` become real zeros by default, because the TamaGo runtime never clears BSS
-(the TamaGo recipe forces them to contents with ``--set-section-flags``).
+(the TamaGo recipe forces them to contents with ``--set-section-flags``). A compact
+image stores only the part up to the last initialised byte and has a stub zero the rest:
+:func:`split_bss` and :func:`stored_part` say which is which (docs/compact.md).
 
 Compared with the TamaGo recipe (``objcopy -O binary -j .text -j .rodata ... -j
 .noptrbss``), a flat image made here also carries ``.go.fipsinfo`` (Go 1.24+), which the
@@ -242,3 +244,59 @@ def segment_buffer(
 def _check_fill(fill: int) -> None:
     if not 0 <= fill <= 255:
         raise FormatError(f"fill byte {fill} is not in 0..255", field="fill")
+
+
+# --- compact images: what is stored and what a boot stub zeroes -------------------------
+
+
+@dataclass(frozen=True)
+class BssSplit:
+    """How a compact image divides a load image (addresses in bytes, ends exclusive).
+
+    ``stored_end`` is the first address after the last initialised byte: the image is
+    stored from its base up to there. ``zeroed`` are the ``(start, end)`` NOBITS ranges
+    from ``stored_end`` on, in address order and not merged: what a boot stub must zero
+    instead. Gaps and padding after ``stored_end`` are neither stored nor zeroed.
+    """
+
+    stored_end: int
+    zeroed: tuple[tuple[int, int], ...]
+
+    @property
+    def zeroed_size(self) -> int:
+        """Bytes the stub zeroes (the BSS left out of the stored image)."""
+        return sum(e - s for s, e in self.zeroed)
+
+
+def split_bss(regions: Sequence[Region]) -> BssSplit:
+    """Stored vs zeroed for the labelled ``regions`` of a load image (those of
+    :attr:`LoadImage.regions`; ``"gap"`` and ``"pad"`` rows may be left out).
+
+    The stored part ends with the last ``"section"`` region (file contents); every
+    ``"bss"`` region at or after that end is zeroed at boot instead of stored. NOBITS
+    regions below it stay in the stored image as zeros (an initialised section follows
+    them). Addresses are the regions' load addresses: a compact image runs where it
+    loads.
+
+    Raises:
+        FormatError: no region holds initialised bytes (nothing to store).
+    """
+    ends = [r.end for r in regions if r.kind == "section" and r.size]
+    if not ends:
+        raise FormatError("the image has no initialised bytes (only NOBITS sections)", field="section headers")
+    stored_end = max(ends)
+    zeroed = tuple((r.address, r.end) for r in sorted(regions, key=lambda r: r.address)
+                   if r.kind == "bss" and r.size and r.address >= stored_end)
+    return BssSplit(stored_end, zeroed)
+
+
+def stored_part(image: LoadImage) -> tuple[LoadImage, BssSplit]:
+    """``image`` cut at the end of its last initialised byte, and its :func:`split_bss`.
+
+    Raises:
+        FormatError: the image has no initialised bytes.
+    """
+    split = split_bss(image.regions)
+    keep = split.stored_end - image.base
+    regions = tuple(r for r in image.regions if r.end <= split.stored_end)
+    return replace(image, data=image.data[:keep], regions=regions), split

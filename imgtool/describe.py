@@ -14,7 +14,7 @@ from imgtool.output import read_input
 
 def describe_file(path: str | os.PathLike[str]) -> dict:
     """Describe the file at ``path`` (ELF, i.MX boot image, signed i.MX image, PE image,
-    Raspberry Pi kernel.img, SD card image).
+    Raspberry Pi kernel.img, SD card image, a raw flat image holding imgtool's BSS-zeroing stub).
 
     Raises:
         InputError: unreadable file.
@@ -47,8 +47,12 @@ def describe_file(path: str | os.PathLike[str]) -> dict:
     from imgtool.rpiinfo import describe_rpi  # Raspberry Pi kernel.img, SD card (MBR + FAT)
     if (rpi := describe_rpi(data, src)) is not None:
         return rpi
+    from imgtool.compact import describe_flat
+
+    if (flat := describe_flat(data, src)) is not None:
+        return flat
     raise FormatError("not a recognised file (expected an ELF, a PE image, an i.MX image starting with an IVT, "
-                      "a Raspberry Pi kernel.img or an MBR disk image)", source=src, offset=0)
+                      "a Raspberry Pi kernel.img, an MBR disk image or a compact flat image)", source=src, offset=0)
 
 
 def _hex(v: int | None) -> str:
@@ -61,6 +65,12 @@ def render_text(desc: dict) -> str:
         return _render_elf(desc)
     if desc.get("format") == "imx":
         return _render_imx(desc)
+    if desc.get("type") == "flat":
+        c = desc["compact"]
+        return (f"{desc['file']}: compact flat image, {desc['size']} bytes\n"
+                f"  compact      entry is the {c['stub_size']}-byte BSS-zeroing stub at file offset "
+                f"{_hex(c['stub_offset'])} ({c['variant']}): it zeroes {_ranges(c['bss_ranges'])} ({c['zeroed']} bytes), "
+                f"then jumps to {_hex(c['entry'])}\n")
     if desc.get("type") == "pe":
         from imgtool.peinfo import render_pe
 
@@ -100,6 +110,11 @@ def _render_imx(d: dict) -> str:
         lines.append(f"  DCD          {dcd['length']} bytes at {_hex(dcd['address'])}, {len(dcd['commands'])} command(s):")
         for c in dcd["commands"]:
             lines.extend(_render_dcd_command(c))
+    c = d.get("compact")
+    if c:
+        lines.append(f"  compact      entry is the {c['stub_size']}-byte BSS-zeroing stub at {_hex(c['stub_address'])} "
+                     f"({c['variant']}): it zeroes {_ranges(c['bss_ranges'])} ({c['zeroed']} bytes), "
+                     f"then jumps to {_hex(c['entry'])}")
     csf = d.get("csf")
     if csf:
         state = "signed" if csf.get("signed") else ("reserved, empty" if not csf.get("present") else "present")
@@ -110,6 +125,10 @@ def _render_imx(d: dict) -> str:
     if hab:
         lines.extend(_render_hab(hab))
     return "\n".join(lines) + "\n"
+
+
+def _ranges(ranges) -> str:
+    return ", ".join(f"{_hex(a)}-{_hex(b)}" for a, b in ranges) or "nothing"
 
 
 def _render_hab(h: dict) -> list[str]:

@@ -5,17 +5,23 @@ The flat binary is byte-identical to the TamaGo recipe (``objcopy -O binary`` ov
 loaded sections with BSS as contents) except that ``.go.fipsinfo`` is kept; the sparse
 formats carry each loaded section at its load address without filling holes.
 :func:`encode` is the one place a format name becomes bytes, for both commands.
+:func:`build_compact_flat` makes the compact form (docs/compact.md): the image up to its
+last initialised byte and the BSS-zeroing stub at the address the user gives.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from formats.elf import ElfFile
 from formats.errors import FormatError
 from formats.go.binary import check_go_layout
-from formats.loadimage import DEFAULT_MAX_GAP, flatten, section_chunks
+from formats.loadimage import DEFAULT_MAX_GAP, LoadImage, flatten, section_chunks
+from imgtool.errors import InputError
+
+if TYPE_CHECKING:
+    from formats.compact import CompactImage
 
 FORMATS = ("bin", "hex", "srec", "uf2")
 """Output formats: flat binary, Intel HEX, Motorola S-record, UF2."""
@@ -30,7 +36,9 @@ class FlatOptions:
     ``pad_to`` is a load address (``objcopy --pad-to``), ``fill`` the byte for holes and
     padding, ``max_gap`` the largest hole a flat binary fills (bytes, ``None`` = any),
     ``uf2_family`` the UF2 family ID, ``append_crc`` a CRC model name whose value over
-    the flat image is appended (``crc_byteorder`` little or big).
+    the flat image is appended (``crc_byteorder`` little or big). ``compact``: store the
+    image up to its last initialised byte with the BSS-zeroing stub at load address
+    ``stub_at`` (:func:`build_compact_flat`).
     """
 
     format: str = "bin"
@@ -41,29 +49,99 @@ class FlatOptions:
     uf2_family: int | None = None
     append_crc: str | None = None
     crc_byteorder: str = "little"
+    compact: bool = False
+    stub_at: int | None = None
 
 
-def build_flat(elf: ElfFile, opts: FlatOptions) -> bytes:
-    """Build the output bytes of ``imgtool bin`` for ``elf``.
+def build_flat(elf: ElfFile, opts: FlatOptions, warn: Callable[[str], None] | None = None) -> bytes:
+    """Build the output bytes of ``imgtool bin`` for ``elf``; ``warn`` gets the one-line
+    large-BSS warning (:func:`imgtool.compact.flat_warning`) when the BSS is stored.
 
     Raises:
         FormatError: an unknown format (``field="format"``), a hole larger than
             ``max_gap``, a pad-to address below the image, an unknown CRC model or byte
             order (``field="byteorder"``).
+        InputError: see :func:`build_compact_flat` (with ``opts.compact``).
     """
+    if opts.compact:
+        return build_compact_flat(elf, opts)[0]
     check_format(opts.format, FORMATS)
     check_go_layout(elf)
     if opts.format == "bin" or opts.append_crc or opts.pad_to is not None:
-        image = flatten(elf, include_bss=opts.include_bss, fill=opts.fill, max_gap=opts.max_gap)
-        if opts.pad_to is not None:
-            image = image.padded_to(opts.pad_to, opts.fill)
-        data = image.data
-        if opts.append_crc:
-            data += crc_trailer(data, opts.append_crc, opts.crc_byteorder)
-        segments = [(image.base, data)]
+        segments = _flat_segment(flatten(elf, include_bss=opts.include_bss, fill=opts.fill, max_gap=opts.max_gap), opts)
     else:
         segments = [(lma, data) for lma, data, _ in section_chunks(elf, include_bss=opts.include_bss)]
-    return encode(opts.format, segments, entry=elf.entry, uf2_family=opts.uf2_family)
+    out = encode(opts.format, segments, entry=elf.entry, uf2_family=opts.uf2_family)
+    if warn is not None and opts.include_bss:
+        from imgtool.compact import flat_warning
+
+        message = flat_warning(elf)
+        if message:
+            warn(message)
+    return out
+
+
+def build_bin(elf: ElfFile, opts: FlatOptions, warn: Callable[[str], None] | None = None
+              ) -> tuple[bytes, CompactImage | None]:
+    """``imgtool bin``: the output bytes (:func:`build_flat`) and, with ``opts.compact``,
+    the plan of the compact image (:func:`build_compact_flat`), else None.
+
+    Raises:
+        FormatError, InputError: see :func:`build_flat` and :func:`build_compact_flat`.
+    """
+    if opts.compact:
+        return build_compact_flat(elf, opts)
+    return build_flat(elf, opts, warn), None
+
+
+def build_compact_flat(elf: ElfFile, opts: FlatOptions) -> tuple[bytes, CompactImage]:
+    """The compact form of ``imgtool bin``: the output bytes and the plan
+    (:class:`formats.compact.CompactImage`: stub address = the new entry, ranges, sizes).
+
+    ``bin`` is one contiguous image from the lower of stub and image to the higher end,
+    the hole between them ``opts.fill`` (at most ``opts.max_gap`` bytes); ``hex``,
+    ``srec`` and ``uf2`` carry the stored image and the stub as their own blocks, with
+    the stub as the start address. ``pad_to`` and ``append_crc`` apply to the flat form.
+
+    Raises:
+        InputError: no stub address (``field="stub_at"``, with a suggestion), the BSS
+            left out as well (``field="include_bss"``), an ELF that cannot be compact.
+        FormatError: no room for the stub there (``field="stub address"``), the stub too
+            far from the image (``field="max_gap"``), and what :func:`build_flat` raises.
+    """
+    from formats.compact import compact_image, stub_size
+    from formats.loadimage import split_bss
+    from imgtool.compact import check_compactable
+
+    check_format(opts.format, FORMATS)
+    if not opts.include_bss:
+        raise InputError("a compact image already leaves the BSS out (and zeroes it at boot)", field="include_bss")
+    check_go_layout(elf)
+    check_compactable(elf)
+    image = flatten(elf, fill=opts.fill, max_gap=opts.max_gap)
+    if opts.stub_at is None:
+        size = stub_size(split_bss(image.regions))
+        below = (image.base - size) & ~7
+        raise InputError(f"a compact image needs the load address of its {size}-byte BSS-zeroing stub, in RAM "
+                         f"outside the image and its BSS; e.g. 0x{below:x}, just below the image at "
+                         f"0x{image.base:x}", field="stub_at")
+    plan = compact_image(image, opts.stub_at)
+    if opts.format == "bin" or opts.append_crc or opts.pad_to is not None:
+        segments = _flat_segment(plan.flat(opts.fill, opts.max_gap), opts)
+    else:
+        segments = plan.segments()
+    return encode(opts.format, segments, entry=plan.entry, uf2_family=opts.uf2_family), plan
+
+
+def _flat_segment(image: LoadImage, opts: FlatOptions) -> list[tuple[int, bytes]]:
+    """``image`` padded to ``opts.pad_to`` and followed by its ``opts.append_crc`` value,
+    as the one segment :func:`encode` takes."""
+    if opts.pad_to is not None:
+        image = image.padded_to(opts.pad_to, opts.fill)
+    data = image.data
+    if opts.append_crc:
+        data += crc_trailer(data, opts.append_crc, opts.crc_byteorder)
+    return [(image.base, data)]
 
 
 def check_format(fmt: str, allowed: Sequence[str] = FORMATS) -> None:

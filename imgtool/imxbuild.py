@@ -5,9 +5,9 @@ Public API::
 
     load_cfg(board=None, dcd_path=None, tamago_version=None) -> LoadedCfg
     check_cfg(cfg) -> None                                    InputError naming the line
-    build_imx_from_flat(flat, *, load_address, entry, cfg, board=None, warn=None) -> bytes
-    build_imx_from_elf(elf, *, board_name=None, dcd_path=None, warn=None) -> ImxBuild
-    build_files(path, *, output=None, ..., sdp=False, sd_image=None) -> ImxFiles   (imx build)
+    build_imx_from_flat(flat, *, load_address, entry, cfg, board=None, warn=None, zero_ranges=None) -> bytes
+    build_imx_from_elf(elf, *, board_name=None, dcd_path=None, warn=None, compact=False) -> ImxBuild
+    build_files(path, *, output=None, ..., sdp=False, sd_image=None, compact=False) -> ImxFiles   (imx build)
     sdp_images(imx) -> tuple[bytes, bytes]                    (imx with IVT.dcd = 0, DCD bytes)
     sd_card_image(imx, boot_offset=0x400) -> bytes            raw SD/eMMC image
     default_output(source, suffix), sibling(path, tag, suffix) -> Path   output names
@@ -18,14 +18,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 from formats.elf import ElfFile
 from formats.errors import FormatError
 from formats.go.binary import check_go_layout
 from formats.go.buildinfo import parse_buildinfo
 from formats.go.symbols import package_paths
-from formats.loadimage import flatten
+from formats.imx.compact import ImxStub
+from formats.loadimage import LoadImage, flatten, split_bss, stored_part
 from formats.imx.cfg import ImximageCfg, parse_cfg
 from formats.imx.dcd import DCD_MAX_SIZE_IMX6, CheckData, WriteData
 from formats.imx.image import (
@@ -123,6 +124,7 @@ def build_imx_from_flat(
     cfg: ImximageCfg,
     board: Board | None = None,
     warn: Callable[[str], None] | None = None,
+    zero_ranges: Sequence[tuple[int, int]] | None = None,
 ) -> bytes:
     """Build the ``.imx`` for a flat binary.
 
@@ -138,11 +140,15 @@ def build_imx_from_flat(
         board: when given, the link address, RAM and CSF reservation are checked
             against it.
         warn: called with one line per warning (CSF reservation, board mismatch).
+        zero_ranges: makes a compact image (:func:`formats.imx.compact.build_compact_imx`):
+            ``flat`` is then the stored part only, and these ``(start, end)`` byte ranges
+            are zeroed at boot by the stub IVT.entry points to.
 
     Raises:
         InputError: TEXT_START differs from the board's; the entry point lies outside
-            the payload; the image does not fit the board's RAM; the DCD is over 1,768
-            bytes or has a misaligned address (names the cfg line).
+            the payload; the image or a zeroed range does not fit the board's RAM; the
+            DCD is over 1,768 bytes or has a misaligned address (names the cfg line); no
+            room for the stub after the DCD.
         FormatError: a cfg the format cannot lay out.
     """
     say = warn or (lambda _msg: None)
@@ -159,7 +165,12 @@ def build_imx_from_flat(
             f"0x{board.text_start:08x} (link with -ldflags \"-T 0x{board.text_start:x}\")"
         )
     try:
-        imx = build_imx(flat, text_start=load_address, entry=entry, cfg=cfg)
+        if zero_ranges is None:
+            imx = build_imx(flat, text_start=load_address, entry=entry, cfg=cfg)
+        else:
+            from formats.imx.compact import build_compact_imx
+
+            imx = build_compact_imx(flat, text_start=load_address, entry=entry, ranges=zero_ranges, cfg=cfg)
     except FormatError as exc:
         raise InputError(str(exc)) from None
     lay = layout(cfg, load_address)
@@ -171,6 +182,10 @@ def build_imx_from_flat(
                 f"the image loads at 0x{lay.load_start:08x}-0x{lay.load_start + loaded:08x} "
                 f"({loaded} bytes with the CSF area), outside board {board.name}'s RAM ({regions})"
             )
+        for start, end in zero_ranges or ():
+            if board.ram_region_for(start, end - start) is None:
+                raise InputError(f"the BSS range 0x{start:08x}-0x{end:08x} the stub zeroes is outside board "
+                                 f"{board.name}'s RAM")
         if cfg.csf_size != board.csf_size:
             say(f"the cfg reserves 0x{cfg.csf_size:x} bytes for the CSF, board {board.name} uses 0x{board.csf_size:x}")
     if cfg.csf_size == 0:
@@ -233,7 +248,8 @@ def describe_imx(data: bytes) -> dict:
 
     Keys: ``ivt``, ``boot_data``, ``dcd`` (None or offset/address/length/commands with
     register addresses), ``payload`` (offset/address/length), ``csf`` (None or
-    offset/address/size/present/signed), ``sdp``, ``hab_blocks``, ``dcd_blocks`` (lists of
+    offset/address/size/present/signed), ``sdp``, ``compact`` (None, or the BSS-zeroing
+    stub IVT.entry points to: :func:`compact_summary`), ``hab_blocks``, ``dcd_blocks`` (lists of
     ``[address, offset, length]``) and ``mkimage_l`` (the "HAB Blocks"/"DCD Blocks" lines
     exactly as ``mkimage -l`` prints them; only when IVT.csf is set, as mkimage does).
 
@@ -257,6 +273,7 @@ def describe_imx(data: bytes) -> dict:
         },
         "csf": None,
         "sdp": img.is_sdp,
+        "compact": compact_summary(img, data),
         "hab_blocks": [list(b) for b in hab_blocks(img)],
         "dcd_blocks": [list(b) for b in dcd_blocks(img)],
     }
@@ -287,16 +304,38 @@ def describe_imx(data: bytes) -> dict:
     return out
 
 
+def compact_summary(img, data: bytes) -> dict | None:
+    """What ``imgtool info`` says about the stub of a compact ``.imx`` (``img`` parsed
+    from ``data``): ``stub_address``, ``stub_size``, ``variant``, ``entry`` (where the
+    stub jumps), ``bss_ranges`` (``[start, end]`` pairs it zeroes), ``zeroed`` (bytes);
+    or None for a plain image.
+
+    Raises:
+        FormatError: IVT.entry points into the header area at something that is not
+            imgtool's stub.
+    """
+    from formats.imx.compact import find_stub
+
+    found = find_stub(img, data)
+    if found is None:
+        return None
+    s = found.stub
+    return {"stub_address": found.address, "stub_offset": found.offset, "stub_size": s.size, "variant": s.variant,
+            "entry": s.entry, "bss_ranges": [list(r) for r in s.ranges], "zeroed": s.zeroed}
+
+
 @dataclass(frozen=True)
 class ImxBuild:
     """The result of :func:`build_imx_from_elf`: the ``.imx`` bytes, the board used (or
-    ``None`` with a plain ``--dcd``), where the DCD came from, and the flat payload size
-    in bytes."""
+    ``None`` with a plain ``--dcd``), where the DCD came from, the flat payload size
+    in bytes (stored bytes only, for a compact image), and the stub of a compact image
+    (:class:`formats.imx.compact.ImxStub`, or ``None``)."""
 
     imx: bytes
     board: Board | None
     cfg_origin: str
     payload_size: int
+    stub: ImxStub | None = None
 
 
 def build_imx_from_elf(
@@ -305,9 +344,14 @@ def build_imx_from_elf(
     board_name: str | None = None,
     dcd_path: str | Path | None = None,
     warn: Callable[[str], None] | None = None,
+    compact: bool = False,
 ) -> ImxBuild:
     """ELF -> flat image -> ``.imx``: what ``objcopy`` + ``mkimage -T imximage`` + the
     TamaGo ``dd`` entry patch produce, with the board checks they never made.
+
+    With ``compact`` the payload ends at the last initialised byte and the BSS-zeroing
+    stub after the DCD zeroes the rest (docs/compact.md); without it, a BSS over 1 MiB
+    gets one warning saying what a compact image would weigh.
 
     The board is ``board_name`` if given, else the one whose TamaGo board package is
     compiled into ``elf``; the DCD is ``dcd_path`` if given, else the board's cfg (from
@@ -318,7 +362,8 @@ def build_imx_from_elf(
         FormatError: not an ARM ELF, or the flat image does not start at ``.text``.
         InputError: no board found and no ``--dcd``; an unknown or ambiguous board;
             TEXT_START differs from the board's; the payload does not fit the board's RAM;
-            a DCD over the limit or misaligned (names the line).
+            a DCD over the limit or misaligned (names the line); (``compact``) an ELF that
+            cannot have a compact image, no room for the stub.
     """
     from imgtool.boards import detect_board, get_board, list_boards
     from imgtool.boards.imxcfg import tamago_version
@@ -340,12 +385,45 @@ def build_imx_from_elf(
         raise FormatError(
             f"the first loaded section is at 0x{image.base:x}, below .text at 0x{elf.text_start:x}; "
             "an i.MX payload must start at TEXT_START", source=elf.source, field="section headers")
+    ranges = None
+    if compact:
+        from formats.compact import compact_ranges
+        from imgtool.compact import check_compactable
+
+        check_compactable(elf)
+        image, split = stored_part(image)
+        ranges = compact_ranges(split)
     try:
         imx = build_imx_from_flat(image.data, load_address=image.base, entry=elf.entry, cfg=loaded.cfg,
-                                  board=board, warn=warn)
+                                  board=board, warn=warn, zero_ranges=ranges)
     except InputError as exc:
         raise InputError(f"{elf.source}: {exc}") from None
-    return ImxBuild(imx=imx, board=board, cfg_origin=loaded.origin, payload_size=len(image.data))
+    stub = None
+    if compact:
+        from formats.imx.compact import find_stub
+
+        stub = find_stub(parse_imx(imx), imx)
+    elif warn is not None:
+        _warn_bss(elf, image, imx, loaded.cfg, warn)
+    return ImxBuild(imx=imx, board=board, cfg_origin=loaded.origin, payload_size=len(image.data), stub=stub)
+
+
+def _warn_bss(elf: ElfFile, image: LoadImage, imx: bytes, cfg: ImximageCfg, warn: Callable[[str], None]) -> None:
+    """The large-BSS warning (:func:`imgtool.compact.bss_warning`) with the compact
+    ``.imx`` size: the same header, the stored part padded to 4 KiB (the stub lives in
+    the header padding)."""
+    from formats.align import align_up
+    from formats.imx.image import PAGE
+    from imgtool.compact import bss_warning
+
+    try:
+        split = split_bss(image.regions)
+    except FormatError:  # no initialised byte: nothing a compact image could do
+        return
+    compact_size = layout(cfg, image.base).header_size + align_up(split.stored_end - image.base, PAGE)
+    message = bss_warning(elf, split, len(imx), compact_size, ".imx")
+    if message:
+        warn(message)
 
 
 def default_output(source: Path, suffix: str) -> Path:
@@ -376,18 +454,20 @@ def build_files(
     sdp: bool = False,
     sd_image: str | Path | None = None,
     warn: Callable[[str], None] | None = None,
+    compact: bool = False,
 ) -> ImxFiles:
     """``imgtool imx build``: the ``.imx`` of the ELF at ``path`` (:func:`build_imx_from_elf`)
     at ``output`` (default: the ELF's name with ``.imx``); with ``sdp`` also
     ``OUT-sdp.imx`` and ``OUT-sdp.dcd`` (:func:`sdp_images`); with ``sd_image`` a raw
-    SD/eMMC image with the ``.imx`` at the board's boot offset.
+    SD/eMMC image with the ``.imx`` at the board's boot offset; ``compact``: a compact
+    image (:func:`build_imx_from_elf`).
 
     Raises:
         InputError, FormatError: see :func:`build_imx_from_elf` and :func:`sdp_images`.
     """
     from imgtool.elfinput import load_elf
 
-    built = build_imx_from_elf(load_elf(path), board_name=board_name, dcd_path=dcd_path, warn=warn)
+    built = build_imx_from_elf(load_elf(path), board_name=board_name, dcd_path=dcd_path, warn=warn, compact=compact)
     out = Path(output) if output is not None else default_output(Path(path), ".imx")
     outputs = [(out, built.imx)]
     if sdp:

@@ -136,6 +136,7 @@ def sign_file(
     password_file: str | os.PathLike[str] | None = None,
     token: TokenOptions | None = None,
     warn: Callable[[str], None] | None = None,
+    compact: bool = False,
 ) -> SignResult:
     """Sign the ELF or ``.imx`` at ``path`` with the HAB key folder ``keys_dir``.
 
@@ -145,10 +146,13 @@ def sign_file(
     0x00910000). ``password_file`` holds the key password on its first line (default:
     ``key_pass.txt`` in the folder). With ``token`` the CSF and IMG keys are used on the
     PKCS#11 token and never leave it. The outputs are ``output`` (default
-    ``NAME-signed.imx`` next to ``path``) and, with ``sdp``, ``OUT-sdp.imx``.
+    ``NAME-signed.imx`` next to ``path``) and, with ``sdp``, ``OUT-sdp.imx``. With
+    ``compact`` an ELF becomes a compact image first (the BSS-zeroing stub inside the
+    signed blocks, docs/compact.md); an existing compact ``.imx`` is signed as it is.
 
     Raises:
-        InputError: unreadable input, a bad ``signing_time`` (``field="signing_time"``).
+        InputError: unreadable input, a bad ``signing_time`` (``field="signing_time"``),
+            ``compact`` for an ``.imx`` input (``field="compact"``).
         FormatError: a malformed ELF or ``.imx``, or a file that is neither.
         SigningError: key folder, password, certificate chain, SRK index
             (``field="srk_index"``) or CSF size problems.
@@ -166,11 +170,14 @@ def sign_file(
         from imgtool.imxbuild import build_imx_from_elf
 
         built = build_imx_from_elf(ElfFile.parse(data, source=str(path)), board_name=board_name,
-                                   dcd_path=dcd_path, warn=warn)
+                                   dcd_path=dcd_path, warn=warn, compact=compact)
         imx, board = built.imx, built.board
     elif data[:1] == b"\xd1":
         from imgtool.boards import get_board
 
+        if compact:
+            raise InputError(f"{path}: a compact image is built from the ELF; an .imx is signed as it is",
+                             field="compact")
         imx = data
         board = get_board(board_name, "imx") if board_name else None
     else:

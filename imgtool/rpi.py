@@ -17,7 +17,7 @@ Public API::
     go_facts(elf) -> GoFacts       what the Go build says (GOARM, packages, RamStart, vcs.time)
     plan_kernel(elf, *, board_name=None, stub=None, kernel_address=None, ram_start=None,
                 warn=None) -> KernelLayout            every check, nothing flattened yet
-    build_kernel(elf, **the same, stub_kind="entry") -> RpiKernel
+    build_kernel(elf, **the same, stub_kind="entry") -> RpiKernel     "bss-zero": compact (docs/compact.md)
     config_txt(layout, kernel_name) -> str
     kernel_files(path, *, output=None, config=None, write_config=True, **the same) -> KernelFiles
 
@@ -35,10 +35,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
-from formats.boot.arm import ENTRY_STUB_SIZE, VARIANTS, entry_stub
+from formats.boot.arm import ENTRY_STUB_SIZE, VARIANTS, bss_zero_stub, bss_zero_stub_size, entry_stub, merge_ranges
 from formats.elf import ElfFile
 from formats.errors import FormatError
-from formats.loadimage import LoadImage, flatten, loaded_sections
+from formats.loadimage import LoadImage, flatten, loaded_sections, stored_part
 from imgtool.boards import Board
 from imgtool.errors import InputError
 
@@ -65,10 +65,15 @@ class StubKind:
 
 
 #: The stubs ``kernel.img`` can start with. ``entry`` is the TamaGo recipe's (load
-#: e_entry, ``bx``); issue 14's compact images add a BSS-zeroing kind here.
+#: e_entry, ``bx``); ``bss-zero`` makes a compact kernel (docs/compact.md): the image up
+#: to its last initialised byte, the stub zeroing the NOBITS ranges after it.
 STUB_KINDS: dict[str, StubKind] = {
     "entry": StubKind("entry", True, lambda variant, _ranges: ENTRY_STUB_SIZE[variant],
                       lambda entry, variant, _ranges, _address: entry_stub(entry, variant=variant)),
+    "bss-zero": StubKind("bss-zero", False,
+                         lambda variant, ranges: bss_zero_stub_size(len(merge_ranges(ranges)), variant=variant),
+                         lambda entry, variant, ranges, address: bss_zero_stub(entry, ranges, variant=variant,
+                                                                                address=address)),
 }
 
 
@@ -225,6 +230,12 @@ def plan_kernel(elf: ElfFile, *, board_name: str | None = None, stub: str | None
     sections = loaded_sections(elf, include_bss=True)
     image_end = max(elf.lma(s) + s.size for s in sections)
     bss = [(s.addr, s.addr + s.size) for s in sections if s.is_nobits]
+    if not kind.include_bss:  # compact: the stub zeroes the NOBITS ranges after the stored part
+        from imgtool.compact import check_compactable, section_split
+
+        check_compactable(elf)
+        split = section_split(elf)[2]
+        bss = list(split.zeroed) if split is not None else []
     stub_size = kind.size(variant, bss)
     if text_start < address + stub_size:
         raise InputError(f"{src}: TEXT_START 0x{text_start:x} is below kernel_address 0x{address:x} + the "
@@ -279,23 +290,43 @@ def build_kernel(elf: ElfFile, *, board_name: str | None = None, stub: str | Non
                  warn: Callable[[str], None] | None = None) -> RpiKernel:
     """``kernel.img`` for ``elf``: the stub, zeros up to TEXT_START - kernel_address, the
     flat image. With the plain stub it equals the TamaGo recipe byte for byte except
-    ``.go.fipsinfo``, which the recipe's objcopy list leaves as zeros.
+    ``.go.fipsinfo``, which the recipe's objcopy list leaves as zeros. With
+    ``stub_kind="bss-zero"`` the image ends at its last initialised byte and the stub
+    zeroes the rest (docs/compact.md); with the entry stub a BSS over 1 MiB gets one
+    warning saying what the compact kernel would weigh.
 
     Raises:
         FormatError, InputError: as :func:`plan_kernel`; the first loaded section below
-            ``.text``; overlapping sections.
+            ``.text``; overlapping sections; (``bss-zero``) NOBITS not at its load address.
     """
     layout = plan_kernel(elf, board_name=board_name, stub=stub, kernel_address=kernel_address, ram_start=ram_start,
                          stub_kind=stub_kind, warn=warn)
     kind = STUB_KINDS[stub_kind]
-    image = flatten(elf, include_bss=kind.include_bss)
+    image = flatten(elf)  # BSS as zeros; a compact kernel keeps the stored part (below)
     if image.base != layout.text_start:
         raise FormatError(f"the first loaded section is at 0x{image.base:x}, below .text at 0x{layout.text_start:x}; "
                           "a kernel.img payload must start at TEXT_START", source=elf.source, field="section headers")
     bss = [(r.address, r.end) for r in image.regions if r.kind == "bss"]
+    if not kind.include_bss:
+        image, split = stored_part(image)
+        bss = list(split.zeroed)
     code = kind.build(layout.entry, layout.stub_variant, bss, layout.kernel_address)
     data = b"".join((code, bytes(layout.payload_offset - len(code)), image.data))
+    if kind.include_bss and warn is not None:
+        _warn_bss(elf, layout, len(data), warn)
     return RpiKernel(data, layout, image)
+
+
+def _warn_bss(elf: ElfFile, layout: KernelLayout, size: int, warn: Callable[[str], None]) -> None:
+    """The large-BSS warning (:func:`imgtool.compact.bss_warning`) with the compact
+    kernel's size: the stub in the padding, the image up to its last initialised byte."""
+    from imgtool.compact import bss_warning, section_split
+
+    split = section_split(elf)[2]
+    if split is not None:
+        message = bss_warning(elf, split, size, split.stored_end - layout.kernel_address, "kernel.img")
+        if message:
+            warn(message)
 
 
 def config_txt(layout: KernelLayout, kernel_name: str) -> str:
@@ -329,11 +360,11 @@ class KernelFiles:
 def kernel_files(path: str | Path, *, output: str | Path | None = None, config: str | Path | None = None,
                  write_config: bool = True, board_name: str | None = None, stub: str | None = None,
                  kernel_address: int | None = None, ram_start: int | None = None,
-                 warn: Callable[[str], None] | None = None) -> KernelFiles:
+                 warn: Callable[[str], None] | None = None, compact: bool = False) -> KernelFiles:
     """``imgtool rpi kernel``: the ``kernel.img`` of the ELF at ``path`` at ``output``
     (default: the board's kernel name, ``kernel.img`` or ``kernel7.img``, beside the ELF)
     and its ``config.txt`` at ``config`` (default: beside the kernel) unless not
-    ``write_config``.
+    ``write_config``. ``compact``: the BSS-zeroing stub (``stub_kind="bss-zero"``).
 
     Raises:
         InputError, FormatError: see :func:`build_kernel`; an unreadable ELF.
@@ -341,7 +372,7 @@ def kernel_files(path: str | Path, *, output: str | Path | None = None, config: 
     from imgtool.elfinput import load_elf
 
     built = build_kernel(load_elf(path), board_name=board_name, stub=stub, kernel_address=kernel_address,
-                         ram_start=ram_start, warn=warn)
+                         ram_start=ram_start, warn=warn, stub_kind="bss-zero" if compact else "entry")
     out = Path(output) if output is not None else Path(path).with_name(built.layout.board.kernel)
     outputs = [(out, built.data)]
     text = None

@@ -131,10 +131,10 @@ def build_card(files: Mapping[str, FileData], *, size: int = DEFAULT_SIZE, times
 
 def sdcard(path: str | Path, *, firmware: str | Path, size: int = DEFAULT_SIZE, board_name: str | None = None,
            stub: str | None = None, kernel_address: int | None = None, ram_start: int | None = None,
-           warn: Callable[[str], None] | None = None) -> SdCard:
+           warn: Callable[[str], None] | None = None, compact: bool = False) -> SdCard:
     """``imgtool rpi sdcard``: the card image for the ELF at ``path`` (its kernel built by
     :func:`imgtool.rpi.build_kernel` with the same options, named as the board's default
-    kernel) with the firmware from ``firmware``.
+    kernel; ``compact``: the compact kernel) with the firmware from ``firmware``.
 
     Raises:
         InputError, FormatError: as :func:`imgtool.rpi.build_kernel`, :func:`read_firmware`
@@ -149,7 +149,7 @@ def sdcard(path: str | Path, *, firmware: str | Path, size: int = DEFAULT_SIZE, 
     blobs = read_firmware(firmware)
     epoch = source_date_epoch()
     built = build_kernel(load_elf(path), board_name=board_name, stub=stub, kernel_address=kernel_address,
-                         ram_start=ram_start, warn=warn)
+                         ram_start=ram_start, warn=warn, stub_kind="bss-zero" if compact else "entry")
     layout = built.layout
     if epoch is not None:
         timestamp, origin = epoch, "SOURCE_DATE_EPOCH"

@@ -11,7 +11,11 @@ Source: HABv4 API Reference Manual ("Authenticate Data", "Install Key", the chec
    SRK table entry, as the ROM checks it);
 4. the CSF signature over the CSF header and commands, and each Authenticate Data
    signature over the exact block bytes, verify (CMS, SHA-256);
-5. the SRK table hash equals the expected fuse value (``srk_hash``) or table.
+5. the SRK table hash equals the expected fuse value (``srk_hash``) or table;
+6. for a compact image (IVT.entry in the header area, docs/compact.md): the entry is
+   imgtool's BSS-zeroing stub, its words are exactly the ones imgtool writes for the
+   ranges and entry it records, and the signed blocks cover the stub and its branch
+   target.
 
 Both CST's blob convention (length without pad) and habtool's (pad included, signer
 certificate inside the CMS) are read.
@@ -320,7 +324,42 @@ def verify_imx(data: bytes, *, srk_hash: bytes | None = None, srk_table: bytes |
         _covered(image_blocks, img.payload_address, img.payload_length),
         f"0x{img.payload_address:08x}+0x{img.payload_length:x}",
     )
+    _check_compact(report, img, view, image_blocks)
     return report
+
+
+def _check_compact(report: VerifyReport, img, view: bytes, image_blocks: list[tuple[int, int]]) -> None:
+    """The checks of a compact image (no lines for a plain one): the entry is the stub,
+    the stub is imgtool's for what it records, the stub and its target are signed."""
+    from formats.imx.compact import expected_stub, find_stub
+
+    try:
+        found = find_stub(img, view)
+    except FormatError as exc:
+        report.add("entry is the BSS-zeroing stub", False,
+                   f"IVT.entry 0x{img.ivt.entry:08x} is in the header area but {exc}")
+        return
+    if found is None:
+        return
+    s = found.stub
+    zeroes = ", ".join(f"0x{a:08x}-0x{b:08x}" for a, b in s.ranges) or "nothing"
+    report.add("entry is the BSS-zeroing stub", True,
+               f"0x{found.address:08x}, {s.size} bytes ({s.variant}): zeroes {zeroes}, jumps to 0x{s.entry:08x}")
+    try:
+        want = expected_stub(found)
+        have = view[found.offset:found.offset + len(want)]
+        bad = next((i for i in range(0, len(want), 4) if have[i:i + 4] != want[i:i + 4]), None)
+        why = "" if bad is None else (f"stub word at 0x{found.address + bad:08x} is "
+                                      f"0x{int.from_bytes(have[bad:bad + 4], 'little'):08x}, imgtool writes "
+                                      f"0x{int.from_bytes(want[bad:bad + 4], 'little'):08x}")
+    except FormatError as exc:
+        why = str(exc)
+    report.add("stub words are imgtool's for its ranges and entry", not why, why)
+    report.add("blocks cover the stub", _covered(image_blocks, found.address, s.size),
+               f"0x{found.address:08x}+0x{s.size:x}")
+    in_payload = img.payload_address <= s.entry < img.payload_address + img.payload_length
+    report.add("blocks cover the stub's branch target", in_payload and _covered(image_blocks, s.entry, 4),
+               f"0x{s.entry:08x}" + ("" if in_payload else " is outside the payload"))
 
 
 def _cert_info(role: str, cert, der: bytes) -> dict:

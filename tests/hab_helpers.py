@@ -67,6 +67,39 @@ def run(*args, cwd=None, check=True, input=None) -> subprocess.CompletedProcess:
     return subprocess.run([str(a) for a in args], cwd=cwd, check=check, capture_output=True, input=input)
 
 
+def openssl_verify_csf(workdir: Path, csf: bytes, body: bytes, base: int, outside: dict[int, bytes] | None = None) -> int:
+    """Check the CSF signature and every image signature of ``csf`` with ``openssl cms
+    -verify`` (the independent check): the CSF signature over the CSF header and commands
+    with the CSFK certificate, each Authenticate Data signature over its blocks with the
+    IMG certificate. Block bytes come from ``body`` (the image as loaded at ``base``), or
+    from ``outside`` (address -> bytes) for a block outside it (the SDP DCD in OCRAM).
+    Returns the number of signatures verified; any failure is an AssertionError."""
+    from signing.hab_verify import walk_csf
+
+    need("openssl")
+    contents = walk_csf(csf)
+    pems = {}
+    for slot in (1, 2):
+        der = workdir / f"crt{slot}.der"
+        der.write_bytes(contents.certs[slot][1])
+        pems[slot] = workdir / f"crt{slot}.pem"
+        pems[slot].write_bytes(run("openssl", "x509", "-inform", "DER", "-in", der).stdout)
+    jobs = [(contents.csf_auth[1], csf[: contents.csf.length], pems[1])]
+    for cmd, sig in contents.auths:
+        data = b""
+        for start, length in cmd.blocks:
+            off = start - base
+            data += body[off : off + length] if 0 <= off < len(body) else (outside or {})[start][:length]
+        jobs.append((sig, data, pems[2]))
+    for i, (sig, data, cert) in enumerate(jobs):
+        (workdir / "sig.der").write_bytes(sig)
+        (workdir / "data.bin").write_bytes(data)
+        res = run("openssl", "cms", "-verify", "-binary", "-noverify", "-inform", "DER", "-certfile", cert,
+                  "-content", workdir / "data.bin", "-in", workdir / "sig.der", "-out", "/dev/null", check=False)
+        assert res.returncode == 0, (i, res.stderr)
+    return len(jobs)
+
+
 # --- a minimal .imx as mkimage writes it (used when formats.imx.image is not there) -------
 
 

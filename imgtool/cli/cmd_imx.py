@@ -10,6 +10,8 @@ import typer
 
 from imgtool.cli.app import imx_app, option_names, warn
 
+COMPACT_HELP = "Store the image only up to its last initialised byte; a signed stub after the DCD zeroes the BSS."
+
 
 @imx_app.command("build")
 def imx_build(
@@ -19,17 +21,20 @@ def imx_build(
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output .imx (default: ELF name with .imx)."),
     sdp: bool = typer.Option(False, "--sdp", help="Also write the USB serial-download flavour: OUT-sdp.imx (IVT DCD pointer zeroed) and OUT-sdp.dcd."),
     sd_image: Optional[Path] = typer.Option(None, "--sd-image", help="Also write a raw SD/eMMC image with the .imx at byte 0x400."),
+    compact: bool = typer.Option(False, "--compact", help=COMPACT_HELP),
     verbose: bool = typer.Option(False, "-v", "--verbose", help="Say which board and DCD were used."),
 ) -> None:
     """Build an i.MX boot image (IVT, boot data, DCD) from ELF, byte-compatible with mkimage -T imximage."""
     from imgtool.imxbuild import build_files
     from imgtool.output import write_all_atomic
 
-    files = build_files(elf, output=output, board_name=board, dcd_path=dcd, sdp=sdp, sd_image=sd_image, warn=warn)
+    files = build_files(elf, output=output, board_name=board, dcd_path=dcd, sdp=sdp, sd_image=sd_image, warn=warn,
+                        compact=compact)
     write_all_atomic(files.outputs)
     if verbose:
         b = files.build
-        typer.echo(f"board: {b.board.name if b.board else '(none, --dcd)'}; DCD: {b.cfg_origin}", err=True)
+        stub = f"; entry: BSS-zeroing stub at 0x{b.stub.address:08x}" if b.stub else ""
+        typer.echo(f"board: {b.board.name if b.board else '(none, --dcd)'}; DCD: {b.cfg_origin}{stub}", err=True)
 
 
 @imx_app.command("sign")
@@ -42,6 +47,7 @@ def imx_sign(
     engine: Optional[str] = typer.Option(None, "--engine", help="HAB engine: any, sw, dcp, caam or a number (default: the board's)."),
     csf_version: str = typer.Option("4.0", "--csf-version", help="CSF header version 4.0 .. 4.5."),
     sdp: bool = typer.Option(False, "--sdp", help="Also write the USB serial-download flavour, OUT-sdp.imx."),
+    compact: bool = typer.Option(False, "--compact", help=COMPACT_HELP + " (ELF input)"),
     signing_time: Optional[str] = typer.Option(None, "--signing-time", help="CMS signingTime (epoch seconds or ISO 8601); default SOURCE_DATE_EPOCH, else the certificates' notBefore."),
     password_file: Optional[Path] = typer.Option(None, "--password-file", help="File whose first line is the key password (default: key_pass.txt in the folder)."),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Signed image (default: NAME-signed.imx)."),
@@ -58,11 +64,11 @@ def imx_sign(
     from signing.hab import parse_csf_version
 
     with option_names(srk_index="--srk-index", signing_time="--signing-time", password="--password-file",
-                      csf_version="--csf-version", token="--token", pin="--pin-file"):
+                      csf_version="--csf-version", token="--token", pin="--pin-file", compact="--compact"):
         tok = TokenOptions.find(pkcs11, token, pin_file, csf_key_label, img_key_label) if pkcs11 else None
         result = sign_file(file, keys_dir=keys, output=output, board_name=board, dcd_path=dcd, srk_index=srk_index,
                            engine=engine, version=parse_csf_version(csf_version), sdp=sdp, signing_time=signing_time,
-                           password_file=password_file, token=tok, warn=warn)
+                           password_file=password_file, token=tok, warn=warn, compact=compact)
     write_all_atomic(result.outputs)
     if verbose:
         source = "--signing-time" if result.time_source == "option" else result.time_source

@@ -16,6 +16,7 @@ _BOARD = typer.Option(None, "--board", "-b", help="pizero, pi1 or pi2 (see 'imgt
 _STUB = typer.Option(None, "--stub", help="Entry stub: plain (12 bytes, upstream's) or armv6 (sets SCTLR.XP first); default: the board's.")
 _KERNEL_ADDRESS = typer.Option(None, "--kernel-address", help="Where the firmware loads the kernel (config.txt kernel_address); default 0x8000.")
 _RAM_START = typer.Option(None, "--ram-start", help="TamaGo's RamStart to check TEXT_START against; default: the ELF's RamStart symbol, else the board's (0x100000). 0 for programs of tamago before 2021.")
+_COMPACT = typer.Option(False, "--compact", help="Store the image up to its last initialised byte; the stub zeroes the BSS, then jumps to the entry.")
 _FIELDS = dict(board="--board", stub="--stub", kernel_address="--kernel-address", ram_start="--ram-start",
                firmware="--firmware", GOARM="GOARM")
 
@@ -36,6 +37,7 @@ def rpi_kernel(
     stub: Optional[str] = _STUB,
     kernel_address: Optional[str] = _KERNEL_ADDRESS,
     ram_start: Optional[str] = _RAM_START,
+    compact: bool = _COMPACT,
     verbose: bool = typer.Option(False, "-v", "--verbose", help="Print the layout."),
 ) -> None:
     """Build kernel.img (entry stub, zero padding to TEXT_START, flat image with BSS) and its config.txt."""
@@ -44,11 +46,11 @@ def rpi_kernel(
 
     with option_names(**_FIELDS):
         files = kernel_files(elf, output=output, config=config, write_config=not no_config, board_name=board,
-                             stub=stub, warn=warn, **_numbers(kernel_address, ram_start))
+                             stub=stub, warn=warn, compact=compact, **_numbers(kernel_address, ram_start))
     write_all_atomic(files.outputs)
     if verbose:
         lay = files.kernel.layout
-        typer.echo(f"board {lay.board.name}; {lay.stub_variant} stub at 0x{lay.kernel_address:x}; TEXT_START "
+        typer.echo(f"board {lay.board.name}; {lay.stub_variant} {'BSS-zeroing ' * (lay.stub_kind == 'bss-zero')}stub at 0x{lay.kernel_address:x}; TEXT_START "
                    f"0x{lay.text_start:x} at offset 0x{lay.payload_offset:x}; entry 0x{lay.entry:x}; RamStart "
                    f"0x{lay.ram_start:x} ({lay.ram_start_origin}); {len(files.kernel.data)} bytes", err=True)
 
@@ -63,6 +65,7 @@ def rpi_sdcard(
     stub: Optional[str] = _STUB,
     kernel_address: Optional[str] = _KERNEL_ADDRESS,
     ram_start: Optional[str] = _RAM_START,
+    compact: bool = _COMPACT,
     verbose: bool = typer.Option(False, "-v", "--verbose", help="Print the partition and the timestamp source."),
 ) -> None:
     """Build an SD card image: MBR + FAT boot partition with the firmware, config.txt and kernel.img."""
@@ -72,7 +75,7 @@ def rpi_sdcard(
 
     with option_names(**_FIELDS, **{"volume size": "--size", "disk size": "--size", "MBR partition 1": "--size"}):
         card = sdcard(elf, firmware=firmware, size=parse_int(size, "--size"), board_name=board, stub=stub, warn=warn,
-                      **_numbers(kernel_address, ram_start))
+                      compact=compact, **_numbers(kernel_address, ram_start))
     write_sparse_atomic(output, card.image)
     if verbose:
         p = card.partition

@@ -77,6 +77,7 @@ def size_report(
     elf, rep = analyze_file(path)
     usage = memory_map(elf, board, regions, {p.package for si in rep.sections.values() for p in si.pieces})
     doc = document(rep, usage)
+    doc["image_sizes"] = _image_sizes(elf)
     budget_rows = check_budget(doc, list(budget)) if budget else []
     if base is not None:
         text = _diff_text(doc, load_base(base), f"{path} vs {base}", fmt, top)
@@ -114,6 +115,7 @@ def _text(path, rep, doc: dict, rows: list[dict], usage: dict | None, *, top: in
             f"file {t['file']}, flash image {t['flash_image']}, memory {t['memory']}, "
             f"flash {t['flash']}, ram {t['ram']}, unknown {t['unknown']} bytes")
     text = render.text_table(rows, t, top=top, by=by, header=head, exact=exact)
+    text += _image_sizes_line(doc["image_sizes"], rep.arch) + "\n"
     for e in rep.errors:
         text += f"error: {e}\n"
     if usage is not None:
@@ -121,6 +123,21 @@ def _text(path, rep, doc: dict, rows: list[dict], usage: dict | None, *, top: in
         if usage["violations"] and not usage["enforced"]:
             text += "warning: sections outside the board's memory regions:\n" + render.violation_table(usage)
     return text
+
+
+def _image_sizes(elf) -> dict:
+    from imgtool.compact import image_sizes
+
+    return image_sizes(elf)
+
+
+def _image_sizes_line(z: dict, arch: str) -> str:
+    """The summary line of the flat image stored both ways (:func:`imgtool.compact.image_sizes`)."""
+    if z["compact"] is None:
+        return (f"image: stored {z['stored']} bytes, {z['bss_zeroed']} of them BSS zeros "
+                f"(no compact form for {arch}: the BSS-zeroing stub is A32 code)")
+    return (f"image: stored {z['stored']}, compact {z['compact']} bytes (--compact: {z['bss_zeroed']} bytes of BSS "
+            f"zeroed at boot by a {z['stub']}-byte stub)")
 
 
 def _checks(text: str, usage: dict | None, budget_rows: list[dict]) -> SizeOutput:
