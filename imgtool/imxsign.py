@@ -136,6 +136,7 @@ def sign_file(
     password_file: str | os.PathLike[str] | None = None,
     token: TokenOptions | None = None,
     warn: Callable[[str], None] | None = None,
+    csf_layout: str = "cst4",
 ) -> SignResult:
     """Sign the ELF or ``.imx`` at ``path`` with the HAB key folder ``keys_dir``.
 
@@ -145,7 +146,9 @@ def sign_file(
     0x00910000). ``password_file`` holds the key password on its first line (default:
     ``key_pass.txt`` in the folder). With ``token`` the CSF and IMG keys are used on the
     PKCS#11 token and never leave it. The outputs are ``output`` (default
-    ``NAME-signed.imx`` next to ``path``) and, with ``sdp``, ``OUT-sdp.imx``.
+    ``NAME-signed.imx`` next to ``path``) and, with ``sdp``, ``OUT-sdp.imx``. ``csf_layout``
+    is the CSF blob order (``cst4``: NXP CST 4.x, ``cst3``: CST 3.3.1; see
+    :data:`signing.hab.CSF_LAYOUTS`).
 
     Raises:
         InputError: unreadable input, a bad ``signing_time`` (``field="signing_time"``).
@@ -187,7 +190,8 @@ def sign_file(
     try:
         signed = sign_imx(imx, keys, engine=eng, csf_size=None, signing_time=when, srk_index=srk_index,
                           version=version, sdp=sdp,
-                          sdp_dcd_address=board.sdp_dcd_address if board is not None else SDP_DCD_ADDRESS)
+                          sdp_dcd_address=board.sdp_dcd_address if board is not None else SDP_DCD_ADDRESS,
+                          layout=csf_layout)
     except FormatError as exc:
         raise exc.with_source(str(path)) from None
     except SigningError as exc:  # CSF layout problems: say which input they concern

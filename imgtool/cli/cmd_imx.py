@@ -41,6 +41,7 @@ def imx_sign(
     srk_index: int = typer.Option(1, "--srk-index", help="SRK to sign with, 1..4."),
     engine: Optional[str] = typer.Option(None, "--engine", help="HAB engine: any, sw, dcp, caam or a number (default: the board's)."),
     csf_version: str = typer.Option("4.0", "--csf-version", help="CSF header version 4.0 .. 4.5."),
+    csf_layout: str = typer.Option("cst4", "--csf-layout", help="CSF blob order: cst4 (NXP CST 4.x) or cst3 (CST 3.3.1, as Debian ships it)."),
     sdp: bool = typer.Option(False, "--sdp", help="Also write the USB serial-download flavour, OUT-sdp.imx."),
     signing_time: Optional[str] = typer.Option(None, "--signing-time", help="CMS signingTime (epoch seconds or ISO 8601); default SOURCE_DATE_EPOCH, else the certificates' notBefore."),
     password_file: Optional[Path] = typer.Option(None, "--password-file", help="File whose first line is the key password (default: key_pass.txt in the folder)."),
@@ -58,11 +59,11 @@ def imx_sign(
     from signing.hab import parse_csf_version
 
     with option_names(srk_index="--srk-index", signing_time="--signing-time", password="--password-file",
-                      csf_version="--csf-version", token="--token", pin="--pin-file"):
+                      csf_version="--csf-version", csf_layout="--csf-layout", token="--token", pin="--pin-file"):
         tok = TokenOptions.find(pkcs11, token, pin_file, csf_key_label, img_key_label) if pkcs11 else None
         result = sign_file(file, keys_dir=keys, output=output, board_name=board, dcd_path=dcd, srk_index=srk_index,
                            engine=engine, version=parse_csf_version(csf_version), sdp=sdp, signing_time=signing_time,
-                           password_file=password_file, token=tok, warn=warn)
+                           password_file=password_file, token=tok, warn=warn, csf_layout=csf_layout)
     write_all_atomic(result.outputs)
     if verbose:
         source = "--signing-time" if result.time_source == "option" else result.time_source
