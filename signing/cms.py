@@ -224,10 +224,14 @@ def verify(der: bytes, data: bytes, certificate) -> str | None:
         ``None`` when the signature is good, else a short reason naming the field
         (``"SignerInfo.signatureAlgorithm: ..."``). Never raises for a bad signature.
     """
+    from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-    public_key = certificate.public_key()
+    try:
+        public_key = certificate.public_key()
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        return f"the certificate's public key does not load ({exc})"
     if isinstance(public_key, rsa.RSAPublicKey):
         kind = "rsa"
     elif isinstance(public_key, ec.EllipticCurvePublicKey):

@@ -246,11 +246,27 @@ def _signed_by_key(cert_der: bytes, spki: bytes) -> bool:
 
 def _signed_by(cert_der: bytes, verifier) -> bool:
     """True if the certificate ``cert_der`` is signed by ``verifier`` (a public key or a
-    certificate); cached by the DER of both, as the CMS checks are."""
+    certificate); cached by the DER of both, as the CMS checks are. A key that does not
+    load (a damaged SubjectPublicKeyInfo) verifies nothing."""
+    from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives import serialization
 
-    key = verifier.public_key() if hasattr(verifier, "public_key") else verifier
-    return _signed_by_key(cert_der, key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo))
+    try:
+        key = verifier.public_key() if hasattr(verifier, "public_key") else verifier
+        spki = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        return _signed_by_key(cert_der, spki)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        return False
+
+
+def _same_key(cert, public_key) -> bool:
+    """True if ``cert`` holds ``public_key`` (fast authentication: the SRK's own certificate)."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+
+    try:
+        return cert.public_key() == public_key
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        return False
 
 
 def _covered(blocks: list[tuple[int, int]], start: int, length: int) -> bool:
@@ -358,7 +374,7 @@ def verify_imx(data: bytes, *, srk_hash: bytes | None = None, srk_table: bytes |
         slot = cmd.tgt
         role = "CSFK" if slot == C.HAB_IDX_CSFK else f"IMG key (slot {slot})"
         verifier = slot_keys.get(cmd.src, (None, 0))[0]
-        if cmd.src == C.HAB_IDX_SRK and slot == C.HAB_IDX_CSFK and cert.public_key() == srk_key:
+        if cmd.src == C.HAB_IDX_SRK and slot == C.HAB_IDX_CSFK and _same_key(cert, srk_key):
             ok, detail = True, "NOCAK: the SRK certificate itself"
             slot_keys[C.HAB_IDX_SRK] = (cert, at)  # fast authentication: data signed with the SRK
         elif verifier is None:
