@@ -172,14 +172,14 @@ def sign_file(
                                    dcd_path=dcd_path, warn=warn)
         imx, board = built.imx, built.board
     elif data[:1] == b"\xd1":
-        from imgtool.boards import get_board
-
         imx = data
-        board = get_board(board_name) if board_name else None
+        board = _board_of_imx(imx, path, board_name, engine, warn)
     else:
         raise FormatError("neither an ELF nor an i.MX image (no IVT at offset 0)", source=str(path), offset=0)
     password = read_secret_file(password_file) if password_file is not None else None
     keys = _token_keys(keys_dir, srk_index, token) if token else load_hab_keys(keys_dir, srk_index, password)
+    if board is not None:
+        check_key_types(keys, board)
     if engine is not None:
         eng = parse_engine(engine)
     elif board is not None:
@@ -199,6 +199,51 @@ def sign_file(
     out = Path(output) if output is not None else Path(path).with_name(f"{Path(path).stem}-signed.imx")
     files = [(out, signed.data)] + ([(sibling(out, "sdp", ".imx"), signed.sdp)] if signed.sdp is not None else [])
     return SignResult(signed.data, signed.sdp, board, signed.srk_hash, when, source, tuple(files))
+
+
+def _board_of_imx(imx: bytes, path, board_name: str | None, engine: str | None, warn) -> Board | None:
+    """The board an ``.imx`` is signed for: ``board_name``, else the one whose DCD and
+    TEXT_START the image carries (:func:`imgtool.boards.imxcfg.boards_for_image`), else
+    None, said in one line through ``warn`` when it decides the engine (ANY)."""
+    from formats.imx.image import parse_imx
+    from imgtool.boards import get_board
+    from imgtool.boards.imxcfg import boards_for_image
+
+    if board_name:
+        return get_board(board_name)
+    try:
+        img = parse_imx(imx)
+    except FormatError as exc:
+        raise exc.with_source(str(path)) from None
+    found = boards_for_image(img.dcd, img.payload_address) if img.dcd is not None else []
+    if not found and engine is None and warn is not None:
+        warn(f"{path}: its DCD and load address match no board profile: HAB engine ANY "
+             "(give --board, or --engine sw for i.MX6ULL/ULZ, erratum ERR010449)")
+    return found[0] if found else None
+
+
+def check_key_types(keys: HabKeys, board: Board) -> None:
+    """Refuse keys the board's ROM cannot verify (``board.hab_key_types``; i.MX6: RSA).
+
+    Raises:
+        InputError: the selected SRK, the CSF key or the IMG key is of another kind; the
+            message names the board and the key (file, or token label).
+    """
+    from formats.imx import srk as srkfmt
+
+    allowed = set(board.hab_key_types)
+    entry = srkfmt.SrkTable.parse(keys.srk_table).entries[keys.srk_index - 1]
+    kinds = [("SRK", "ecdsa" if isinstance(entry, srkfmt.EcKey) else "rsa",
+              f"{keys.srk_index} of {keys.files.get('srk_table') or keys.source or 'the SRK table'}")]
+    for role, signer in (("CSF", keys.csf), ("IMG", keys.img)):
+        kind = "rsa" if signer.key_type.startswith("rsa") else "ecdsa"
+        kinds.append((role, kind, keys.files.get(f"{role.lower()}_key") or keys.files.get(f"{role.lower()}_crt")
+                      or f"{role} key"))
+    for role, kind, name in kinds:
+        if kind not in allowed:
+            raise InputError(f"board {board.name} ({board.soc}): its ROM verifies {' and '.join(sorted(allowed)).upper()} "
+                             f"signatures only, but the {role} key {name} is {kind.upper()}; "
+                             "use RSA keys (imgtool hab keygen --key-type rsa2048)")
 
 
 def expected_srk_hash(*, srk_hash: str | None = None, fuses: str | os.PathLike[str] | None = None,

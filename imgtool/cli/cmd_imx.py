@@ -68,7 +68,7 @@ def imx_sign(
     if verbose:
         source = "--signing-time" if result.time_source == "option" else result.time_source
         typer.echo(f"SRK hash {result.srk_hash.hex()}; signingTime {result.signing_time.isoformat()} "
-                   f"(from {source})", err=True)
+                   f"(from {source}); board {result.board.name if result.board else '(none)'}", err=True)
 
 
 @imx_app.command("verify")
