@@ -40,8 +40,9 @@ def describe_file(path: str | os.PathLike[str]) -> dict:
         from imgtool.peinfo import describe_pe
 
         return describe_pe(data, src)
-    raise FormatError("not a recognised file (expected an ELF, a PE image or an i.MX image starting with an IVT)",
-                      source=src, offset=0)
+    found = data[:4].hex() if data else "empty file"
+    raise FormatError(f"not a recognised file (magic {found}; expected an ELF 7f454c46, a PE image 4d5a 'MZ' or "
+                      "an i.MX image starting with an IVT d1)", source=src, offset=0, field="magic")
 
 
 def _is_ivt(data: bytes, offset: int) -> bool:
