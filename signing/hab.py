@@ -1,11 +1,14 @@
-"""HABv4 CSF assembly in NXP CST's exact layout, and signing of ``.imx`` images.
+"""HABv4 CSF assembly in NXP CST 4.x's layout (or CST 3.3.1's), and signing of ``.imx`` images.
 
 Source: HABv4 API Reference Manual ("CSF", "Install Key", "Authenticate Data"); CST User
 Guide (CSF description: ``[Header]``, ``[Install SRK]``, ``[Install CSFK]``,
 ``[Authenticate CSF]``, ``[Install Key]``, ``[Authenticate Data]``); reference/imx-hab.md
-§3.6-§3.9 and the CST hexdump of §6 step 7, which :func:`assemble_csf` reproduces.
+§3.6-§3.9 and the CST 4.0.1 hexdump of §6 step 7, which :func:`assemble_csf` reproduces;
+Debian's CST 3.3.1 (``/usr/bin/cst``, run by the tests through ``tests/c/cst_shim.c``), which
+``layout="cst3"`` reproduces byte for byte.
 
-CSF layout (all offsets from the CSF start, every blob 4-byte aligned, zero pad)::
+CSF layout ``cst4``, NXP CST 4.x (all offsets from the CSF start, every blob 4-byte
+aligned, zero pad)::
 
     D4 LLLL VV  commands          LLLL = header + commands only (what Authenticate CSF signs)
     SRK table   D7 LLLL 40 ...    (table version stays 0x40)
@@ -13,6 +16,10 @@ CSF layout (all offsets from the CSF start, every blob 4-byte aligned, zero pad)
     IMG cert    D7 LLLL VV DER
     IMG sig(s)  D8 LLLL VV CMS    one per Authenticate Data command, in command order
     CSF sig     D8 LLLL VV CMS    last, so its length moves nothing else
+
+Layout ``cst3``, CST 3.3.1: the same blobs in the order of the commands that use them
+(SRK table, CSFK certificate, CSF signature, IMG certificate, image signatures); the CSF
+signature's room is its length over a header of the same length (exact for RSA).
 
 The signed image is ``imx || CSF`` zero-padded to the CSF reservation. The SDP
 (serial download) flavour signs a copy whose IVT.dcd is 0 and adds an Authenticate Data
