@@ -13,6 +13,10 @@ to ``openssl cms -sign -binary -nocerts -nosmimecap -md sha256 -outform DER``:
 
 ``signingTime`` is passed in (UTCTime for 1950..2049, GeneralizedTime otherwise), so the
 same inputs give the same bytes (RSA PKCS#1 v1.5 and RFC 6979 ECDSA are deterministic).
+
+The DER is written byte by byte (:mod:`formats.der`) and :func:`verify` rebuilds a blob
+from its parts: a blob is good only if it is exactly what CST writes, or what habtool
+(crucible, smallstep pkcs7: signer certificate embedded, sha256WithRSAEncryption) writes.
 """
 
 from __future__ import annotations

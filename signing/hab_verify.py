@@ -14,7 +14,9 @@ Source: HABv4 API Reference Manual ("Authenticate Data", "Install Key", the chec
 5. the SRK table hash equals the expected fuse value (``srk_hash``) or table.
 
 Both CST's blob convention (length without pad) and habtool's (pad included, signer
-certificate inside the CMS) are read.
+certificate inside the CMS) are read. Whatever a ROM reads and no signature covers (CMS
+algorithm identifiers and framing, blob versions, lengths and pads, the order of the
+commands) must be what those tools write: anything else fails (docs/hab.md, "Verification").
 """
 
 from __future__ import annotations
