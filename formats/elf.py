@@ -78,6 +78,20 @@ XEN_ELFNOTE_PHYS32_ENTRY = 0x12
 NT_GNU_BUILD_ID = 3
 
 
+#: ELF header fields after e_ident: (name, offset in ELF32, offset in ELF64) (System V
+#: ABI, "ELF Header"; elfstructs.ehdr is the same layout as a struct).
+_EHDR_FIELDS = (("e_type", 16, 16), ("e_machine", 18, 18), ("e_version", 20, 20), ("e_entry", 24, 24),
+                ("e_phoff", 28, 32), ("e_shoff", 32, 40), ("e_flags", 36, 48), ("e_ehsize", 40, 52),
+                ("e_phentsize", 42, 54), ("e_phnum", 44, 56), ("e_shentsize", 46, 58), ("e_shnum", 48, 60),
+                ("e_shstrndx", 50, 62))
+
+
+def _cut_header_field(elfclass: int, size: int) -> tuple[str, int]:
+    """The ELF header field a file of ``size`` bytes cuts off, and its offset."""
+    fields = [(name, o32 if elfclass == 32 else o64) for name, o32, o64 in _EHDR_FIELDS]
+    return next((f for f in reversed(fields) if f[1] <= size), fields[0])
+
+
 @dataclass(frozen=True)
 class Section:
     """One section header. Addresses and sizes in bytes; ``offset`` is the file offset."""
@@ -277,9 +291,11 @@ class ElfFile:
 
     def _load(self) -> None:
         d = self.data
-        if len(d) < 16 or d[:4] != b"\x7fELF":
+        if d[:4] != b"\x7fELF":
             found = d[:4].hex() if d else "empty file"
             raise self._err(f"not an ELF file (magic {found}, expected 7f454c46)", 0, "e_ident")
+        if len(d) < 16:
+            raise self._err(f"file is {len(d)} bytes: the 16-byte e_ident is cut off", len(d), "e_ident")
         ei_class, ei_data = d[4], d[5]
         if ei_class not in (1, 2):
             raise self._err(f"bad EI_CLASS {ei_class} (expected 1 for ELF32 or 2 for ELF64)", 4, "e_ident")
@@ -290,7 +306,9 @@ class ElfFile:
         self.structs = S = elf_structs(self.elfclass, self.little_endian)
         ehsize = 16 + S.ehdr.size
         if len(d) < ehsize:
-            raise self._err(f"file is {len(d)} bytes, shorter than the {ehsize}-byte ELF header", len(d), "ELF header")
+            name, at = _cut_header_field(self.elfclass, len(d))
+            raise self._err(f"file is {len(d)} bytes: {name} at 0x{at:x} is cut off (the ELF{self.elfclass} header is "
+                            f"{ehsize} bytes)", at, name)
         (self.e_type, self.machine, _, entry, phoff, shoff, self.e_flags, _, phentsize, phnum,
          shentsize, shnum, shstrndx) = S.ehdr.unpack_from(d, 16)
         names = _MACHINES.get(self.machine)

@@ -28,18 +28,15 @@ def describe_file(path: str | os.PathLike[str]) -> dict:
 
         return elf_summary(ElfFile.parse(data, source=src))
     if data[:1] == b"\xd1" and data[3:4] in (b"\x40", b"\x41", b"\x42", b"\x43"):
-        from imgtool.imxbuild import describe_imx
-
+        return _describe_imx(data, src)
+    offset = _sd_boot_offset(data)
+    if offset is not None:
         try:
-            desc = describe_imx(data)
+            desc = _describe_imx(data[offset:], src)
         except FormatError as exc:
-            raise exc.with_source(src) from None
-        desc.setdefault("file", src)
-        if (desc.get("csf") or {}).get("present"):
-            from signing.hab import describe_csf
-
-            desc["hab"] = describe_csf(data)
-        return desc
+            raise FormatError(f"SD/eMMC image with an IVT at 0x{offset:x}: {exc.message}", field=exc.field, source=src,
+                              offset=None if exc.offset is None else offset + exc.offset) from None
+        return dict(desc, size=len(data), sd_image={"boot_offset": offset, "imx_size": len(data) - offset})
     if data[:2] == b"MZ":
         from imgtool.peinfo import describe_pe
 
@@ -51,8 +48,39 @@ def describe_file(path: str | os.PathLike[str]) -> dict:
 
     if (flat := describe_flat(data, src)) is not None:
         return flat
-    raise FormatError("not a recognised file (expected an ELF, a PE image, an i.MX image starting with an IVT, "
-                      "a Raspberry Pi kernel.img, an MBR disk image or a compact flat image)", source=src, offset=0)
+    found = data[:4].hex() if data else "empty file"
+    raise FormatError(f"not a recognised file (magic {found}; expected an ELF 7f454c46, a PE image 4d5a 'MZ', an i.MX "
+                      "image starting with an IVT d1, a Raspberry Pi kernel.img, an MBR disk image or a compact flat "
+                      "image)", source=src, offset=0, field="magic")
+
+
+def _is_ivt(data: bytes, offset: int) -> bool:
+    """An IVT header (tag 0xD1, length 0x0020, version 0x40..0x43) at ``offset``."""
+    return data[offset : offset + 3] == b"\xd1\x00\x20" and data[offset + 3 : offset + 4] in (b"\x40", b"\x41", b"\x42", b"\x43")
+
+
+def _sd_boot_offset(data: bytes) -> int | None:
+    """Where an SD/eMMC image (``imx build --sd-image``: the ``.imx`` at the boards'
+    ``boot_offset``, 0x400 on i.MX6) holds its IVT, or None."""
+    from imgtool.boards import list_boards
+
+    offsets = sorted({0x400} | {b.boot_offset for b in list_boards() if b.family == "imx"})
+    return next((o for o in offsets if _is_ivt(data, o)), None)
+
+
+def _describe_imx(data: bytes, src: str) -> dict:
+    from imgtool.imxbuild import describe_imx
+
+    try:
+        desc = describe_imx(data)
+    except FormatError as exc:
+        raise exc.with_source(src) from None
+    desc.setdefault("file", src)
+    if (desc.get("csf") or {}).get("present"):
+        from signing.hab import describe_csf
+
+        desc["hab"] = describe_csf(data)
+    return desc
 
 
 def _hex(v: int | None) -> str:
@@ -97,7 +125,9 @@ def _render_dcd_command(c: dict) -> list[str]:
 def _render_imx(d: dict) -> str:
     ivt, bd = d["ivt"], d["boot_data"]
     lines = [
-        f"{d['file']}: i.MX boot image, {d['size']} bytes" + (" (SDP flavour: IVT DCD pointer zeroed)" if d.get("sdp") else ""),
+        (f"{d['file']}: SD/eMMC image, {d['size']} bytes: i.MX boot image at offset {_hex(d['sd_image']['boot_offset'])} "
+         f"({d['sd_image']['imx_size']} bytes; file offsets below are from there)" if d.get("sd_image") else
+         f"{d['file']}: i.MX boot image, {d['size']} bytes") + (" (SDP flavour: IVT DCD pointer zeroed)" if d.get("sdp") else ""),
         f"  IVT          self {_hex(ivt['self'])} entry {_hex(ivt['entry'])} dcd {_hex(ivt['dcd'])} "
         f"boot_data {_hex(ivt['boot_data'])} csf {_hex(ivt['csf'])} (version {_hex(ivt['version'])})",
         f"  boot data    start {_hex(bd['start'])} length {_hex(bd['length'])} plugin {bd['plugin']}",

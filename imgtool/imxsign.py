@@ -137,6 +137,7 @@ def sign_file(
     token: TokenOptions | None = None,
     warn: Callable[[str], None] | None = None,
     compact: bool = False,
+    csf_layout: str = "cst4",
 ) -> SignResult:
     """Sign the ELF or ``.imx`` at ``path`` with the HAB key folder ``keys_dir``.
 
@@ -148,7 +149,9 @@ def sign_file(
     PKCS#11 token and never leave it. The outputs are ``output`` (default
     ``NAME-signed.imx`` next to ``path``) and, with ``sdp``, ``OUT-sdp.imx``. With
     ``compact`` an ELF becomes a compact image first (the BSS-zeroing stub inside the
-    signed blocks, docs/compact.md); an existing compact ``.imx`` is signed as it is.
+    signed blocks, docs/compact.md); an existing compact ``.imx`` is signed as it is. ``csf_layout``
+    is the CSF blob order (``cst4``: NXP CST 4.x, ``cst3``: CST 3.3.1; see
+    :data:`signing.hab.CSF_LAYOUTS`).
 
     Raises:
         InputError: unreadable input, a bad ``signing_time`` (``field="signing_time"``),
@@ -173,17 +176,17 @@ def sign_file(
                                    dcd_path=dcd_path, warn=warn, compact=compact)
         imx, board = built.imx, built.board
     elif data[:1] == b"\xd1":
-        from imgtool.boards import get_board
-
         if compact:
             raise InputError(f"{path}: a compact image is built from the ELF; an .imx is signed as it is",
                              field="compact")
         imx = data
-        board = get_board(board_name, "imx") if board_name else None
+        board = _board_of_imx(imx, path, board_name, engine, warn)
     else:
         raise FormatError("neither an ELF nor an i.MX image (no IVT at offset 0)", source=str(path), offset=0)
     password = read_secret_file(password_file) if password_file is not None else None
     keys = _token_keys(keys_dir, srk_index, token) if token else load_hab_keys(keys_dir, srk_index, password)
+    if board is not None:
+        check_key_types(keys, board)
     if engine is not None:
         eng = parse_engine(engine)
     elif board is not None:
@@ -194,7 +197,8 @@ def sign_file(
     try:
         signed = sign_imx(imx, keys, engine=eng, csf_size=None, signing_time=when, srk_index=srk_index,
                           version=version, sdp=sdp,
-                          sdp_dcd_address=board.sdp_dcd_address if board is not None else SDP_DCD_ADDRESS)
+                          sdp_dcd_address=board.sdp_dcd_address if board is not None else SDP_DCD_ADDRESS,
+                          layout=csf_layout)
     except FormatError as exc:
         raise exc.with_source(str(path)) from None
     except SigningError as exc:  # CSF layout problems: say which input they concern
@@ -202,6 +206,51 @@ def sign_file(
     out = Path(output) if output is not None else Path(path).with_name(f"{Path(path).stem}-signed.imx")
     files = [(out, signed.data)] + ([(sibling(out, "sdp", ".imx"), signed.sdp)] if signed.sdp is not None else [])
     return SignResult(signed.data, signed.sdp, board, signed.srk_hash, when, source, tuple(files))
+
+
+def _board_of_imx(imx: bytes, path, board_name: str | None, engine: str | None, warn) -> Board | None:
+    """The board an ``.imx`` is signed for: ``board_name``, else the one whose DCD and
+    TEXT_START the image carries (:func:`imgtool.boards.imxcfg.boards_for_image`), else
+    None, said in one line through ``warn`` when it decides the engine (ANY)."""
+    from formats.imx.image import parse_imx
+    from imgtool.boards import get_board
+    from imgtool.boards.imxcfg import boards_for_image
+
+    if board_name:
+        return get_board(board_name, "imx")
+    try:
+        img = parse_imx(imx)
+    except FormatError as exc:
+        raise exc.with_source(str(path)) from None
+    found = boards_for_image(img.dcd, img.payload_address) if img.dcd is not None else []
+    if not found and engine is None and warn is not None:
+        warn(f"{path}: its DCD and load address match no board profile: HAB engine ANY "
+             "(give --board, or --engine sw for i.MX6ULL/ULZ, erratum ERR010449)")
+    return found[0] if found else None
+
+
+def check_key_types(keys: HabKeys, board: Board) -> None:
+    """Refuse keys the board's ROM cannot verify (``board.hab_key_types``; i.MX6: RSA).
+
+    Raises:
+        InputError: the selected SRK, the CSF key or the IMG key is of another kind; the
+            message names the board and the key (file, or token label).
+    """
+    from formats.imx import srk as srkfmt
+
+    allowed = set(board.hab_key_types)
+    entry = srkfmt.SrkTable.parse(keys.srk_table).entries[keys.srk_index - 1]
+    kinds = [("SRK", "ecdsa" if isinstance(entry, srkfmt.EcKey) else "rsa",
+              f"{keys.srk_index} of {keys.files.get('srk_table') or keys.source or 'the SRK table'}")]
+    for role, signer in (("CSF", keys.csf), ("IMG", keys.img)):
+        kind = "rsa" if signer.key_type.startswith("rsa") else "ecdsa"
+        kinds.append((role, kind, keys.files.get(f"{role.lower()}_key") or keys.files.get(f"{role.lower()}_crt")
+                      or f"{role} key"))
+    for role, kind, name in kinds:
+        if kind not in allowed:
+            raise InputError(f"board {board.name} ({board.soc}): its ROM verifies {' and '.join(sorted(allowed)).upper()} "
+                             f"signatures only, but the {role} key {name} is {kind.upper()}; "
+                             "use RSA keys (imgtool hab keygen --key-type rsa2048)")
 
 
 def expected_srk_hash(*, srk_hash: str | None = None, fuses: str | os.PathLike[str] | None = None,

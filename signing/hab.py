@@ -1,11 +1,14 @@
-"""HABv4 CSF assembly in NXP CST's exact layout, and signing of ``.imx`` images.
+"""HABv4 CSF assembly in NXP CST 4.x's layout (or CST 3.3.1's), and signing of ``.imx`` images.
 
 Source: HABv4 API Reference Manual ("CSF", "Install Key", "Authenticate Data"); CST User
 Guide (CSF description: ``[Header]``, ``[Install SRK]``, ``[Install CSFK]``,
 ``[Authenticate CSF]``, ``[Install Key]``, ``[Authenticate Data]``); reference/imx-hab.md
-§3.6-§3.9 and the CST hexdump of §6 step 7, which :func:`assemble_csf` reproduces.
+§3.6-§3.9 and the CST 4.0.1 hexdump of §6 step 7, which :func:`assemble_csf` reproduces;
+Debian's CST 3.3.1 (``/usr/bin/cst``, run by the tests through ``tests/c/cst_shim.c``), which
+``layout="cst3"`` reproduces byte for byte.
 
-CSF layout (all offsets from the CSF start, every blob 4-byte aligned, zero pad)::
+CSF layout ``cst4``, NXP CST 4.x (all offsets from the CSF start, every blob 4-byte
+aligned, zero pad)::
 
     D4 LLLL VV  commands          LLLL = header + commands only (what Authenticate CSF signs)
     SRK table   D7 LLLL 40 ...    (table version stays 0x40)
@@ -13,6 +16,10 @@ CSF layout (all offsets from the CSF start, every blob 4-byte aligned, zero pad)
     IMG cert    D7 LLLL VV DER
     IMG sig(s)  D8 LLLL VV CMS    one per Authenticate Data command, in command order
     CSF sig     D8 LLLL VV CMS    last, so its length moves nothing else
+
+Layout ``cst3``, CST 3.3.1: the same blobs in the order of the commands that use them
+(SRK table, CSFK certificate, CSF signature, IMG certificate, image signatures); the CSF
+signature's room is its length over a header of the same length (exact for RSA).
 
 The signed image is ``imx || CSF`` zero-padded to the CSF reservation. The SDP
 (serial download) flavour signs a copy whose IVT.dcd is 0 and adds an Authenticate Data
@@ -35,7 +42,7 @@ from signing.errors import CsfTooLargeError, SigningError
 from signing.hab_verify import VerifyReport, describe_csf, verify_imx  # noqa: F401  (re-exported)
 from signing.pki import HabKeys
 
-__all__ = ["AuthBlock", "ENGINES", "SDP_DCD_ADDRESS", "SignedImx", "VerifyReport", "assemble_csf", "describe_csf",
+__all__ = ["AuthBlock", "CSF_LAYOUTS", "ENGINES", "SDP_DCD_ADDRESS", "SignedImx", "VerifyReport", "assemble_csf", "describe_csf",
            "parse_csf_version", "parse_engine", "sign_imx", "verify_imx"]
 
 ENGINES = {name.lower(): eng for eng, name in C.ENGINE_NAMES.items()}
@@ -68,8 +75,9 @@ def assemble_csf(
     engine_cfg: int = 0,
     nocak: bool = False,
     extra_commands: tuple = (),
+    layout: str = "cst4",
 ) -> bytes:
-    """Build and sign a CSF (unpadded) in CST's layout.
+    """Build and sign a CSF (unpadded) in NXP CST 4.x's layout, or CST 3.3.1's.
 
     Args:
         keys: the SRK table and the CSF and IMG signers (:class:`signing.pki.HabKeys`).
@@ -85,6 +93,9 @@ def assemble_csf(
             and Authenticate Data with key 0, no IMG certificate.
         extra_commands: commands from :mod:`formats.imx.csf` (Unlock, Init, Set, NOP) put
             after the Authenticate Data commands.
+        layout: the blob order, one of :data:`CSF_LAYOUTS`: ``"cst4"`` (byte-identical to
+            NXP CST 4.0.1) or ``"cst3"`` (byte-identical to Debian's CST 3.3.1). The blobs,
+            and the commands but for their offsets, are the same in both.
 
     Returns:
         The CSF bytes (3800 bytes for RSA-2048, 4 SRKs, one image block).
@@ -98,6 +109,8 @@ def assemble_csf(
         raise SigningError(f"engine 0x{engine:02x} is not a HAB engine ({', '.join(sorted(ENGINES))})")
     if not auths:
         raise SigningError("nothing to authenticate: give at least one block")
+    if layout not in CSF_LAYOUTS:
+        raise SigningError(f"{layout!r} is not one of {', '.join(CSF_LAYOUTS)}", field="csf_layout")
     if srk_index is None:
         srk_index = keys.srk_index
     table = keys.srk_table
@@ -123,34 +136,59 @@ def assemble_csf(
 
     dummy = {"table": 0, "csfk": 0, "csf_sig": 0, "img": 0, "img_sigs": [0] * len(auths)}
     cmd_len = C.Csf(tuple(commands(dummy)), version).length
-    blobs: list[bytes] = []
-    offsets: dict = {"img_sigs": []}
-    pos = align_up(cmd_len, 4)
+    csfk_blob = C.build_blob(C.HAB_TAG_CRT, _der(keys.csf.certificate), version)
+    img_blob = b"" if nocak else C.build_blob(C.HAB_TAG_CRT, _der(keys.img.certificate), version)
+    sig_blobs = [C.build_blob(C.HAB_TAG_SIG, sig, version) for sig in img_sigs]
+    # The CSF signature's room: CST 3.3.1 places it before the IMG certificate, so its
+    # length is predicted from a signature over a header of the same length (exact for
+    # RSA; an ECDSA signature that comes out longer moves the blobs after it, and the
+    # header is signed again).
+    room = 0
+    if layout == "cst3":
+        room = len(C.build_blob(C.HAB_TAG_SIG, cms.sign(bytes(cmd_len), keys.csf, signing_time), version))
+    while True:
+        offsets, blobs = _place(layout, align_up(cmd_len, 4), bytes(table), csfk_blob, img_blob, sig_blobs, room)
+        header = C.Csf(tuple(commands(offsets)), version).build()
+        assert len(header) == cmd_len
+        csf_sig = C.build_blob(C.HAB_TAG_SIG, cms.sign(header, keys.csf, signing_time), version)
+        if layout == "cst4" or len(csf_sig) <= room:
+            break
+        room = len(csf_sig)
+    blobs[offsets["csf_sig"]] = csf_sig
+    out = bytearray(header)
+    for at in sorted(blobs):
+        out += bytes(at - len(out)) + blobs[at]
+    return bytes(out + bytes(align_up(len(out), 4) - len(out)))
 
-    def place(name: str | None, blob: bytes) -> int:
-        nonlocal pos
-        at = pos
-        if name:
-            offsets[name] = at
-        blobs.append(blob + b"\0" * (align_up(len(blob), 4) - len(blob)))
-        pos = align_up(pos + len(blob), 4)
-        return at
 
-    place("table", table)
-    place("csfk", C.build_blob(C.HAB_TAG_CRT, _der(keys.csf.certificate), version))
-    if not nocak:
-        place("img", C.build_blob(C.HAB_TAG_CRT, _der(keys.img.certificate), version))
-    else:
-        offsets["img"] = 0
-    for sig in img_sigs:
-        offsets["img_sigs"].append(place(None, C.build_blob(C.HAB_TAG_SIG, sig, version)))
-    offsets["csf_sig"] = pos
-    header = C.Csf(tuple(commands(offsets)), version).build()
-    assert len(header) == cmd_len
-    csf_sig = cms.sign(header, keys.csf, signing_time)
-    place(None, C.build_blob(C.HAB_TAG_SIG, csf_sig, version))
-    out = header + b"\0" * (align_up(cmd_len, 4) - cmd_len) + b"".join(blobs)
-    return out
+CSF_LAYOUTS = ("cst4", "cst3")
+"""Blob orders of :func:`assemble_csf`: ``cst4`` NXP CST 4.x (the CSF signature last),
+``cst3`` NXP CST 3.3.1 as Debian ships it (each blob in the order of the command that
+uses it: SRK table, CSFK certificate, CSF signature, IMG certificate, image signatures)."""
+
+
+def _place(layout: str, start: int, table: bytes, csfk: bytes, img: bytes, sigs: list[bytes],
+           csf_sig_room: int) -> tuple[dict, dict[int, bytes]]:
+    """The blob offsets from ``start`` on, each 4-byte aligned: ``(offsets, {offset: blob})``.
+
+    The CSF signature's offset is reserved (its blob is added by the caller); in ``cst4``
+    it comes last, in ``cst3`` it takes ``csf_sig_room`` bytes after the CSFK certificate.
+    """
+    order = ("table", "csfk", "img", "sigs", "csf_sig") if layout == "cst4" else ("table", "csfk", "csf_sig", "img", "sigs")
+    parts = {"table": [table], "csfk": [csfk], "img": [img] if img else [], "sigs": sigs, "csf_sig": [b""]}
+    offsets: dict = {"img": 0, "img_sigs": []}
+    blobs: dict[int, bytes] = {}
+    pos = start
+    for name in order:
+        for blob in parts[name]:
+            if name == "sigs":
+                offsets["img_sigs"].append(pos)
+            else:
+                offsets[name] = pos
+            if blob:
+                blobs[pos] = blob
+            pos = align_up(pos + (csf_sig_room if name == "csf_sig" else len(blob)), 4)
+    return offsets, blobs
 
 
 @dataclass(frozen=True)
@@ -201,8 +239,9 @@ def sign_imx(
     version: int = 0x40,
     sdp: bool = False,
     sdp_dcd_address: int = SDP_DCD_ADDRESS,
+    layout: str = "cst4",
 ) -> SignedImx:
-    """Sign an ``.imx`` (IVT at offset 0, as mkimage writes it) with a CST-layout CSF.
+    """Sign an ``.imx`` (IVT at offset 0, as mkimage writes it) with a CSF in an NXP CST layout.
 
     The image block is ``(IVT.self, N)`` with N = IVT.csf - IVT.self (the whole .imx);
     an image that already carries a CSF is re-signed (the old CSF is dropped).
@@ -220,6 +259,8 @@ def sign_imx(
         sdp_dcd_address: where the SDP loader writes the DCD: the board profile's
             ``sdp_dcd_address`` (default :data:`formats.imx.image.SDP_DCD_ADDRESS`,
             i.MX6 OCRAM 0x00910000).
+        layout: the CSF blob order (:data:`CSF_LAYOUTS`): ``"cst4"`` as NXP CST 4.x,
+            ``"cst3"`` as CST 3.3.1 writes it.
 
     Returns:
         :class:`SignedImx`; both flavours were verified (:func:`verify_imx`) before return.
@@ -251,7 +292,7 @@ def sign_imx(
     keys.check()
     block = imxfmt.hab_blocks(img)[0]
     auths = [AuthBlock(((block[0], block[2]),), body[block[1] : block[1] + block[2]])]
-    csf = assemble_csf(keys, auths, engine=engine, signing_time=signing_time, version=version)
+    csf = assemble_csf(keys, auths, engine=engine, signing_time=signing_time, version=version, layout=layout)
     signed = body + _pad_csf(csf, csf_size, "signed image")
     report = verify_imx(signed, srk_table=keys.srk_table)
     if not report.ok:
@@ -262,7 +303,7 @@ def sign_imx(
         sdp_auths = [AuthBlock(((block[0], block[2]),), zeroed[block[1] : block[1] + block[2]])]
         for addr, off, length in imxfmt.dcd_blocks(img, sdp_dcd_address):
             sdp_auths.append(AuthBlock(((addr, length),), body[off : off + length]))
-        sdp_csf = assemble_csf(keys, sdp_auths, engine=engine, signing_time=signing_time, version=version)
+        sdp_csf = assemble_csf(keys, sdp_auths, engine=engine, signing_time=signing_time, version=version, layout=layout)
         sdp_bytes = body + _pad_csf(sdp_csf, csf_size, "SDP image")
         sdp_report = verify_imx(sdp_bytes, srk_table=keys.srk_table)
         if not sdp_report.ok:

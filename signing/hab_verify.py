@@ -18,13 +18,17 @@ Source: HABv4 API Reference Manual ("Authenticate Data", "Install Key", the chec
    target.
 
 Both CST's blob convention (length without pad) and habtool's (pad included, signer
-certificate inside the CMS) are read.
+certificate inside the CMS) are read. Whatever a ROM reads and no signature covers (CMS
+algorithm identifiers and framing, blob versions, lengths and pads, the order of the
+commands) must be what those tools write: anything else fails (docs/hab.md, "Verification").
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
+from formats.align import align_up
 from formats.errors import FormatError
 from formats.imx import csf as C
 from formats.imx import srk as srkfmt
@@ -88,30 +92,89 @@ class VerifyReport:
 
 @dataclass
 class CsfContents:
-    """A CSF walked the way the ROM walks it.
+    """A CSF walked the way the ROM walks it, command by command.
 
-    ``keys`` maps key slot -> certificate (``cryptography``) or SRK entry (slot 0);
-    ``auths`` lists ``(command, signature DER)`` for Authenticate Data commands;
-    ``csf_auth`` is ``(command, signature DER)`` of Authenticate CSF.
+    ``certs`` maps key slot -> ``(certificate, DER, Install Key command)``; ``auths``
+    lists ``(command, signature DER)`` for Authenticate Data; ``csf_auth`` is ``(command,
+    signature DER)`` of Authenticate CSF; ``at`` maps ``id()`` of each of these commands to
+    its index in the CSF (the ROM runs them in order);
+    ``blobs`` the ``(start, end)`` byte ranges of the SRK table, certificate and signature
+    blobs (header included, pad excluded). ``problems`` lists what the ROM could read
+    differently from this walk (each makes verification fail).
     """
 
     csf: C.Csf
     raw: bytes
     table: bytes | None = None
     srk_index: int | None = None
-    certs: dict = field(default_factory=dict)  # slot -> (cert, cert DER, install command)
+    certs: dict = field(default_factory=dict)
     csf_auth: tuple | None = None
     auths: list = field(default_factory=list)
+    blobs: list = field(default_factory=list)
+    at: dict = field(default_factory=dict)
     problems: list = field(default_factory=list)
 
 
-def _payload(raw: bytes, offset: int, tag: int) -> bytes:
-    _t, _v, payload = C.parse_blob(raw, offset, tag)
-    return payload[: C.der_length(payload)]
+def _payload(raw: bytes, offset: int, tag: int, version: int, blobs: list) -> bytes:
+    """The DER inside the blob at ``offset``, checked as the ROM reads it.
+
+    The blob's version byte must be the CSF's (CST and habtool write the CSF version);
+    after the DER only habtool's zero pad (fewer than 4 bytes, counted in the length) may
+    follow. The blob's range is appended to ``blobs``.
+
+    Raises:
+        FormatError: misaligned offset, wrong tag or version, DER that does not fill the
+            blob, a non-zero pad.
+    """
+    if offset % 4:
+        raise FormatError(f"blob at CSF offset 0x{offset:x} is not 4-byte aligned", field="CSF blob", offset=offset)
+    _t, blob_version, payload = C.parse_blob(raw, offset, tag)
+    if blob_version != version:
+        raise FormatError(f"blob version 0x{blob_version:02x} differs from the CSF version 0x{version:02x}",
+                          field="CSF blob", offset=offset + 3)
+    n = C.der_length(payload)
+    if len(payload) not in (n, align_up(4 + n, 4) - 4) or any(payload[n:]):
+        raise FormatError(f"blob length 0x{4 + len(payload):x} for {n} bytes of DER (expected 0x{4 + n:x} as CST "
+                          f"writes it or 0x{align_up(4 + n, 4):x} as habtool does, pad zero)", field="CSF blob", offset=offset + 1)
+    blobs.append((offset, offset + 4 + len(payload)))
+    return payload[:n]
+
+
+def _check_certificate(der: bytes) -> None:
+    """What a ROM could read differently in an X.509 certificate outside the signed
+    tbsCertificate (RFC 5280 §4.1): the outer signatureAlgorithm must be the one inside
+    tbsCertificate, the signatureValue BIT STRING must have no unused bits, and the
+    Certificate SEQUENCE must be canonical DER with nothing after it.
+
+    Raises:
+        FormatError: any of these (``field="certificate"``).
+    """
+    from formats import der as D
+
+    _t, start, end = D.element(der)
+    parts = D.children(der, start, end)
+    if end != len(der) or len(parts) != 3 or [t for t, _ in parts] != [0x30, 0x30, 0x03]:
+        raise FormatError("certificate is not one DER SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue }",
+                          field="certificate")
+    (_t, tbs), (_t, algorithm), (_t, value) = parts
+    _t, start, end = D.element(tbs)
+    inner = D.children(tbs, start, end)
+    inner = inner[1:] if inner and inner[0][0] == 0xA0 else inner
+    if len(inner) < 2 or inner[1][1] != algorithm:
+        raise FormatError("certificate signatureAlgorithm differs from the one in tbsCertificate", field="certificate")
+    if D.content(value)[:1] != b"\0":
+        raise FormatError("certificate signatureValue BIT STRING has unused bits", field="certificate")
+    if D.tlv(0x30, tbs + algorithm + value) != der:
+        raise FormatError("certificate is not canonical DER (length encoding)", field="certificate")
 
 
 def walk_csf(raw: bytes) -> CsfContents:
     """Parse a CSF (header, commands, referenced blobs); problems are collected, not raised.
+
+    Besides what each command references, the bytes between the command area and the end
+    of the last blob must be zero (only alignment pad lies there in CST's and habtool's
+    layouts), blobs must not overlap, and commands this walk cannot follow offline
+    (absolute addresses, certificate hashes, other protocols) are problems.
 
     Raises:
         FormatError: the CSF header or commands themselves cannot be parsed.
@@ -120,29 +183,96 @@ def walk_csf(raw: bytes) -> CsfContents:
 
     csf = C.Csf.parse(raw)
     out = CsfContents(csf, raw)
-    for cmd in csf.commands:
+    out.blobs.append((0, csf.length))
+    for index, cmd in enumerate(csf.commands):
         try:
             if isinstance(cmd, C.InstallKey):
-                if cmd.flags & C.HAB_CMD_INS_KEY_ABS:
-                    out.problems.append("Install Key with absolute address is not supported offline")
+                if cmd.flags & (C.HAB_CMD_INS_KEY_ABS | C.HAB_CMD_INS_KEY_HSH):
+                    out.problems.append(f"command {index + 1} ({cmd.describe()['command']}): flags 0x{cmd.flags:02x} "
+                                        "(absolute address or certificate hash) are not followed offline")
                     continue
                 if cmd.pcl == C.HAB_PCL_SRK:
                     length = srkfmt.table_length(raw, cmd.key_dat)
                     out.table = bytes(raw[cmd.key_dat : cmd.key_dat + length])
-                    srkfmt.SrkTable.parse(out.table)
+                    table = srkfmt.SrkTable.parse(out.table)
+                    if table.version != srkfmt.TABLE_VERSION or cmd.key_dat % 4:
+                        raise FormatError(f"SRK table version 0x{table.version:02x} at CSF offset 0x{cmd.key_dat:x} "
+                                          f"(expected 0x{srkfmt.TABLE_VERSION:02x}, 4-byte aligned)", field="SRK table")
+                    out.blobs.append((cmd.key_dat, cmd.key_dat + length))
                     out.srk_index = cmd.src + 1
                 elif cmd.pcl == C.HAB_PCL_X509:
-                    der = _payload(raw, cmd.key_dat, C.HAB_TAG_CRT)
+                    der = _payload(raw, cmd.key_dat, C.HAB_TAG_CRT, csf.version, out.blobs)
+                    _check_certificate(der)
                     out.certs[cmd.tgt] = (x509.load_der_x509_certificate(der), der, cmd)
+                    out.at[id(cmd)] = index
+                else:
+                    out.problems.append(f"command {index + 1} (Install Key): protocol 0x{cmd.pcl:02x} is not followed offline")
             elif isinstance(cmd, C.Authenticate):
-                sig = _payload(raw, cmd.aut_start, C.HAB_TAG_SIG)
+                if cmd.pcl != C.HAB_PCL_CMS or cmd.flags:
+                    out.problems.append(f"command {index + 1} ({cmd.describe()['command']}): protocol 0x{cmd.pcl:02x}, "
+                                        f"flags 0x{cmd.flags:02x} (expected CMS 0xc5, no flags)")
+                    continue
+                sig = _payload(raw, cmd.aut_start, C.HAB_TAG_SIG, csf.version, out.blobs)
+                out.at[id(cmd)] = index
                 if cmd.blocks:
                     out.auths.append((cmd, sig))
+                elif out.csf_auth is not None:
+                    out.problems.append(f"command {index + 1}: a second Authenticate CSF")
                 else:
                     out.csf_auth = (cmd, sig)
         except Exception as exc:  # malformed DER raises assorted cryptography errors
             out.problems.append(f"command {cmd.describe()['command']}: {exc}")
+    out.problems.extend(_layout_problems(raw, out.blobs))
     return out
+
+
+def _layout_problems(raw: bytes, blobs: list[tuple[int, int]]) -> list[str]:
+    """Overlapping blobs, and non-zero bytes between them (up to the last blob's end)."""
+    problems = []
+    pos = 0
+    for start, end in sorted(blobs):
+        if start < pos:
+            problems.append(f"CSF blobs overlap at offset 0x{start:x}")
+        elif any(raw[pos:start]):
+            at = pos + next(i for i, b in enumerate(raw[pos:start]) if b)
+            problems.append(f"offset 0x{at:x}: non-zero byte between CSF blobs (expected zero pad)")
+        pos = max(pos, end)
+    return problems
+
+
+@functools.lru_cache(maxsize=64)
+def _signed_by_key(cert_der: bytes, spki: bytes) -> bool:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import load_der_public_key
+
+    from signing import hab_srk
+
+    return hab_srk.certificate_signed_by(x509.load_der_x509_certificate(cert_der), load_der_public_key(spki))
+
+
+def _signed_by(cert_der: bytes, verifier) -> bool:
+    """True if the certificate ``cert_der`` is signed by ``verifier`` (a public key or a
+    certificate); cached by the DER of both, as the CMS checks are. A key that does not
+    load (a damaged SubjectPublicKeyInfo) verifies nothing."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        key = verifier.public_key() if hasattr(verifier, "public_key") else verifier
+        spki = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        return _signed_by_key(cert_der, spki)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        return False
+
+
+def _same_key(cert, public_key) -> bool:
+    """True if ``cert`` holds ``public_key`` (fast authentication: the SRK's own certificate)."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+
+    try:
+        return cert.public_key() == public_key
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        return False
 
 
 def _covered(blocks: list[tuple[int, int]], start: int, length: int) -> bool:
@@ -242,18 +372,21 @@ def verify_imx(data: bytes, *, srk_hash: bytes | None = None, srk_table: bytes |
         return report
 
     # --- certificates chain to the SRK ---------------------------------------------------
-    slot_keys = {C.HAB_IDX_SRK: srk_key}
-    for slot in sorted(contents.certs):
-        cert, _der, cmd = contents.certs[slot]
+    # The ROM runs the commands in order: a key is usable by the commands after the one
+    # that installed it. slot -> (key or certificate, index of the installing command).
+    slot_keys: dict = {C.HAB_IDX_SRK: (srk_key, -1)}
+    for cert, _der, cmd in sorted(contents.certs.values(), key=lambda c: contents.at[id(c[2])]):
+        at = contents.at[id(cmd)]
+        slot = cmd.tgt
         role = "CSFK" if slot == C.HAB_IDX_CSFK else f"IMG key (slot {slot})"
-        verifier = slot_keys.get(cmd.src)
-        if cmd.src == C.HAB_IDX_SRK and slot == C.HAB_IDX_CSFK and hab_srk.entry_matches_certificate(entry, cert):
+        verifier = slot_keys.get(cmd.src, (None, 0))[0]
+        if cmd.src == C.HAB_IDX_SRK and slot == C.HAB_IDX_CSFK and _same_key(cert, srk_key):
             ok, detail = True, "NOCAK: the SRK certificate itself"
-            slot_keys[C.HAB_IDX_SRK] = cert  # fast authentication: data signed with the SRK
+            slot_keys[C.HAB_IDX_SRK] = (cert, at)  # fast authentication: data signed with the SRK
         elif verifier is None:
             ok, detail = False, f"verifying slot {cmd.src} holds no key"
         else:
-            ok = hab_srk.certificate_signed_by(cert, verifier)
+            ok = _signed_by(_der, verifier)
             try:
                 subject = cert.subject.rfc4514_string()
             except Exception:  # a damaged name
@@ -261,7 +394,13 @@ def verify_imx(data: bytes, *, srk_hash: bytes | None = None, srk_table: bytes |
             detail = subject + ("" if ok else f": not signed by SRK {index}")
         report.add(f"{role} certificate chains to SRK {index}", ok, detail)
         if ok:
-            slot_keys[slot] = cert
+            slot_keys[slot] = (cert, at)
+
+    def signer(cmd):
+        """The verified certificate in ``cmd``'s key slot, installed before ``cmd``, or None."""
+        cert, installed = slot_keys.get(cmd.key, (None, 0))
+        return cert if hasattr(cert, "public_key") and installed < contents.at[id(cmd)] else None
+
     if C.HAB_IDX_CSFK not in contents.certs:
         report.add("CSFK certificate chains to SRK", False, "no Install CSFK command")
 
@@ -270,9 +409,9 @@ def verify_imx(data: bytes, *, srk_hash: bytes | None = None, srk_table: bytes |
         report.add("CSF signature", False, "no Authenticate CSF command")
     else:
         cmd, sig = contents.csf_auth
-        cert = slot_keys.get(cmd.key)
-        if cert is None or not hasattr(cert, "public_key"):
-            report.add("CSF signature", False, f"key slot {cmd.key} holds no verified certificate")
+        cert = signer(cmd)
+        if cert is None:
+            report.add("CSF signature", False, f"key slot {cmd.key} holds no certificate verified before the command")
         else:
             why = cms.verify(sig, raw[: contents.csf.length], cert)
             report.add("CSF signature", why is None, why or f"over CSF[0:0x{contents.csf.length:x}]")
@@ -291,10 +430,10 @@ def verify_imx(data: bytes, *, srk_hash: bytes | None = None, srk_table: bytes |
     image_blocks: list[tuple[int, int]] = []
     dcd_signed = False
     for i, (cmd, sig) in enumerate(contents.auths, 1):
-        cert = slot_keys.get(cmd.key)
+        cert = signer(cmd)
         blocks = ", ".join(f"0x{s:08x}+0x{n:x}" for s, n in cmd.blocks)
-        if cert is None or not hasattr(cert, "public_key"):
-            report.add(f"image signature {i}", False, f"key slot {cmd.key} holds no verified certificate")
+        if cert is None:
+            report.add(f"image signature {i}", False, f"key slot {cmd.key} holds no certificate verified before the command")
             continue
         dcd = (outside[0][0], dcd_bytes) if sdp and dcd_bytes is not None else None
         signed = _read_blocks(cmd.blocks, view, base, dcd)

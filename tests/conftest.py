@@ -4,7 +4,8 @@
 the tamago ``bits`` module, so the pclntab, rodata and build information are of real
 size) with the machine's Go toolchain, in the link layouts TamaGo boards use, and caches
 the result by content (source, toolchain version, flags) under ``$IMGTOOL_TEST_CACHE``
-(default ``~/.cache/imgtool-tests``). There is no silent skip: a missing ``go`` fails.
+(default ``~/.cache/imgtool-tests``). There is no silent skip: a missing ``go`` fails, and
+under ``CI=true`` every skip fails unless deliberately allowed (``tests/ci_guard.py``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from ci_guard import pytest_configure, pytest_make_collect_report, pytest_runtest_makereport  # noqa: F401  (CI=true: skips fail)
 from uefi_helpers import uefi_boots, uefi_payloads  # noqa: F401  (session fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent

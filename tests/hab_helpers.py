@@ -181,3 +181,45 @@ def hab4_pki_tree(ecc: bool = False) -> Path:
     run("sh", PKI_TREE, *args, cwd=root / "keys")
     _CACHE[key] = root
     return root
+
+
+# --- Debian's NXP CST 3.3.1, run with the test-only shim (tests/c/cst_shim.c) -----------------
+
+CST_SHIM_SOURCE = Path(__file__).resolve().parent / "c" / "cst_shim.c"
+
+
+def cst_shim() -> Path:
+    """``cst_shim.so`` built from :data:`CST_SHIM_SOURCE` with the host gcc, cached by the
+    source and the compiler version under the test cache."""
+    import hashlib
+    import os
+
+    from conftest import _cache_dir
+
+    gcc = need("gcc")
+    version = run(gcc, "--version").stdout.splitlines()[0]
+    digest = hashlib.sha256(version + CST_SHIM_SOURCE.read_bytes()).hexdigest()[:16]
+    out = _cache_dir() / f"cst_shim-{digest}.so"
+    if not out.exists():
+        tmp = out.with_name(out.name + f".tmp{os.getpid()}")
+        run(gcc, "-shared", "-fPIC", "-O2", "-Wall", "-Werror", "-o", tmp, CST_SHIM_SOURCE)
+        tmp.replace(out)
+    return out
+
+
+def run_cst(cwd: Path, csf_description: str, *, epoch: int) -> bytes:
+    """Run Debian's ``cst -i app.csf -o app_csf.bin`` in ``cwd`` (paths in the description
+    are relative to it) with signingTime ``epoch``; return the CSF it wrote."""
+    import ctypes.util
+    import os
+
+    cst = need("cst")
+    libcrypto = ctypes.util.find_library("crypto")
+    if libcrypto is None:
+        pytest.fail("libcrypto (OpenSSL 3) is needed to run cst", pytrace=False)
+    (cwd / "app.csf").write_text(csf_description)
+    env = dict(os.environ, SOURCE_DATE_EPOCH=str(epoch), LD_PRELOAD=f"{libcrypto} {cst_shim()}")
+    r = subprocess.run([cst, "-o", "app_csf.bin", "-i", "app.csf"], cwd=cwd, env=env, capture_output=True, text=True)
+    if r.returncode != 0 or not (cwd / "app_csf.bin").exists():
+        raise AssertionError(f"cst exited {r.returncode}:\n{r.stdout}\n{r.stderr}\n{csf_description}")
+    return (cwd / "app_csf.bin").read_bytes()

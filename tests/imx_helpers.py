@@ -64,8 +64,14 @@ _tamago_dir: Path | None | str = "unset"
 
 
 def tamago_module_dir() -> Path | None:
-    """Download the tamago module through the Go module proxy (``go mod download``) and
-    return its directory, or None if ``go`` or the proxy is unavailable."""
+    """The directory of ``github.com/usbarmory/tamago@TAMAGO_PINNED`` (``go mod download``),
+    or None if ``go`` or the module is unavailable.
+
+    The pinned version only (never ``latest``: that asks the proxy every time and changes
+    the test with each release). It is the version ``tests/goprog`` requires, so the Go
+    module cache the test ELF builds fill holds it: the cache is asked first
+    (``GOPROXY=off``), the module proxy only when the cache lacks it.
+    """
     global _tamago_dir
     if _tamago_dir != "unset":
         return _tamago_dir  # type: ignore[return-value]
@@ -73,13 +79,13 @@ def tamago_module_dir() -> Path | None:
     if GO is None:
         return None
     with tempfile.TemporaryDirectory() as tmp:
-        for version in ("latest", TAMAGO_PINNED):
+        for proxy in ({"GOPROXY": "off"}, {}):
             proc = subprocess.run(
-                [GO, "mod", "download", "-json", f"{TAMAGO_MODULE}@{version}"],
+                [GO, "mod", "download", "-json", f"{TAMAGO_MODULE}@{TAMAGO_PINNED}"],
                 cwd=tmp,
                 capture_output=True,
                 text=True,
-                env={**os.environ, "GOFLAGS": "-mod=mod"},
+                env={**os.environ, "GOFLAGS": "-mod=mod", **proxy},
             )
             try:
                 info = json.loads(proc.stdout)

@@ -111,7 +111,7 @@ def test_resolve_real_module_cache():
     from imx_helpers import TAMAGO_PINNED, tamago_module_dir
 
     if tamago_module_dir() is None:
-        pytest.skip("tamago module not available through the Go module proxy")
+        pytest.skip(f"the tamago module {TAMAGO_PINNED} is not available (Go module cache or proxy)")
     got = resolve_dcd_cfg(get_board("mx6ullevk"), TAMAGO_PINNED)
     assert got.origin == "module"
     assert parse_cfg(got.text) == parse_cfg(resolve_dcd_cfg(get_board("mx6ullevk")).text)

@@ -69,7 +69,7 @@ def _check_blocks(ours: bytes, tmp_path: Path) -> None:
 def tamago_dir() -> Path:
     d = tamago_module_dir()
     if d is None:
-        pytest.skip("could not fetch github.com/usbarmory/tamago through the Go module proxy")
+        pytest.skip("github.com/usbarmory/tamago at the pinned version is not available (Go module cache or proxy)")
     return d
 
 

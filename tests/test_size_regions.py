@@ -1,5 +1,10 @@
 """``imgtool size --region/--board``: memory-region usage (GNU ld --print-memory-usage) and
-the section-placement gate, on real Go ELFs; expected values from pyelftools."""
+the section-placement gate.
+
+The reference for "used" is GNU ld itself: ``test_used_equals_gnu_ld_print_memory_usage``
+links Cortex-M programs with MEMORY regions (Debian's arm-none-eabi-gcc) and compares with
+the table ld prints, and checks that :func:`ld_used`-style extents from pyelftools give
+ld's numbers; the Go ELFs (which GNU ld cannot link) are then checked with those extents."""
 
 from __future__ import annotations
 
@@ -251,3 +256,91 @@ def test_region_usage_straddling_start(go_elf):
     reg = region_usage(elf, [RamRegion("r", text.addr + 4, 1 << 30)])
     v = {x["section"]: x for x in reg["violations"]}
     assert list(v) == [".text"] and v[".text"]["problem"].startswith("starts 4 bytes before r")
+
+
+# --- GNU ld --print-memory-usage is the reference for "used" --------------------------------
+# A freestanding Cortex-M program linked in the test run by Debian's arm-none-eabi-gcc with
+# a MEMORY script (.data in RAM loaded from FLASH, AT>), each layout adding alignment gaps:
+# the numbers ld prints while linking are what ``size --region`` must report.
+
+LD_PROGRAM = """
+const char msg[] = "hello, regions";
+int counter = 42;
+int table[300] = {1, 2, 3};
+char buffer[1000];
+void _start(void) { for (;;) { buffer[counter & 511] = msg[counter % 14] + table[counter & 255]; counter++; } }
+"""
+LD_MEMORY = """MEMORY {
+  FLASH (rx) : ORIGIN = 0x08000000, LENGTH = 512K
+  RAM (rwx)  : ORIGIN = 0x20000000, LENGTH = 128K
+  CCM (rw)   : ORIGIN = 0x10000000, LENGTH = 64K
+}
+ENTRY(_start)
+"""
+LD_LAYOUTS = {
+    "packed": """SECTIONS {
+  .text : { *(.text*) } > FLASH
+  .rodata : { *(.rodata*) } > FLASH
+  .data : { *(.data*) } > RAM AT> FLASH
+  .bss (NOLOAD) : { *(.bss*) *(COMMON) } > RAM
+}""",
+    "aligned": """SECTIONS {
+  .text : { *(.text*) } > FLASH
+  .rodata : ALIGN(256) { *(.rodata*) } > FLASH
+  .data : ALIGN(128) { *(.data*) } > RAM AT> FLASH
+  .bss (NOLOAD) : ALIGN(64) { *(.bss*) *(COMMON) . = ALIGN(32); } > RAM
+}""",
+    "offset-start": """SECTIONS {
+  .text ORIGIN(FLASH) + 0x400 : { *(.text*) } > FLASH
+  .rodata : { *(.rodata*) } > FLASH
+  .data : { *(.data*) } > RAM AT> FLASH
+  .bss (NOLOAD) : { *(.bss*) *(COMMON) } > CCM
+}""",
+}
+
+
+def _ld_usage(stdout: str) -> dict[str, int]:
+    """The "Used Size" column of ``ld --print-memory-usage`` in bytes, by region (lower case)."""
+    units = {"B": 1, "KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30}
+    out = {}
+    for line in stdout.splitlines():
+        parts = line.split()
+        if len(parts) >= 5 and parts[0].endswith(":") and parts[2] in units:
+            out[parts[0][:-1].lower()] = int(parts[1]) * units[parts[2]]
+    return out
+
+
+@pytest.fixture(scope="module")
+def ld_linked(tmp_path_factory):
+    """layout -> (ELF path, ld's usage by region), linked by arm-none-eabi-gcc / GNU ld."""
+    from hab_helpers import need, run
+
+    gcc = need("arm-none-eabi-gcc")
+    root = tmp_path_factory.mktemp("ld")
+    (root / "prog.c").write_text(LD_PROGRAM)
+    out = {}
+    for name, sections in LD_LAYOUTS.items():
+        (root / f"{name}.ld").write_text(LD_MEMORY + sections)
+        elf = root / f"{name}.elf"
+        r = run(gcc, "-mcpu=cortex-m4", "-mthumb", "-O1", "-ffreestanding", "-nostdlib", "-T", root / f"{name}.ld",
+                "-Wl,--print-memory-usage", "-Wl,--build-id=none", "-o", elf, root / "prog.c")
+        usage = _ld_usage(r.stdout.decode())
+        assert set(usage) == {"flash", "ram", "ccm"}, r.stdout
+        out[name] = (elf, usage)
+    return out
+
+
+@pytest.mark.parametrize("layout", sorted(LD_LAYOUTS))
+def test_used_equals_gnu_ld_print_memory_usage(layout, ld_linked):
+    elf, usage = ld_linked[layout]
+    doc = size_json(elf, "--region", "flash=0x08000000:512K", "--region", "ram=0x20000000:128K",
+                    "--region", "ccm=0x10000000:64K")
+    rows = {r["name"]: r for r in doc["regions"]["rows"]}
+    assert {name: rows[name]["used"] for name in usage} == usage
+    assert usage["flash"] > 0 and doc["regions"]["violations"] == []
+    # the pyelftools extents the Go-ELF tests above count "used" with give ld's numbers too:
+    # the end of the last memory (VMA) or load (LMA) range placed in the region
+    segs = load_extents(elf)
+    for name, origin, size in (("flash", 0x08000000, 512 << 10), ("ram", 0x20000000, 128 << 10), ("ccm", 0x10000000, 64 << 10)):
+        ends = [end for s in segs for start, end in (s["vma"], s["lma"]) if origin <= start < origin + size]
+        assert (max(ends) - origin if ends else 0) == usage[name], name

@@ -22,8 +22,10 @@ The ``imx`` family (i.MX boot images, HABv4): ``dcd_cfg`` (bundled imximage.cfg)
 ``tamago_cfg`` (the same cfg inside the tamago module, see :mod:`imgtool.boards.imxcfg`),
 ``csf_size`` (bytes reserved for the CSF), ``hab_engine`` (default HAB engine: ``SW``,
 ``ANY``, ``CAAM``, ``DCP``...; :attr:`Board.hab_engine_tag` is its tag) with
-``hab_engine_note``, ``boot_offset`` (IVT offset on SD/eMMC, 0x400) and
-``sdp_dcd_address`` (OCRAM address of the DCD in serial download, 0x00910000).
+``hab_engine_note``, ``boot_offset`` (IVT offset on SD/eMMC, 0x400),
+``sdp_dcd_address`` (OCRAM address of the DCD in serial download, 0x00910000) and
+``hab_key_types`` (the signature keys the ROM verifies: ``["rsa"]``, the default, for the
+i.MX6 ROMs, HAB 4.0-4.4; ``["rsa", "ecdsa"]`` for HAB 4.5, i.MX8M Plus).
 
 The ``rpi`` family (Raspberry Pi ``kernel.img``, :mod:`imgtool.rpi`): ``cpu`` (one line),
 ``goarm`` (the GOARM TamaGo documents for the board) and ``goarm_max`` (the highest GOARM
@@ -78,6 +80,7 @@ FAMILY_FIELDS: dict[str, dict[str, tuple[type | tuple[type, ...], Any]]] = {
         "hab_engine_note": (str, ""),
         "boot_offset": (int, 0x400),
         "sdp_dcd_address": (int, SDP_DCD_ADDRESS),
+        "hab_key_types": (tuple, ("rsa",)),
     },
     "rpi": {
         "cpu": (str, REQUIRED),
@@ -104,6 +107,8 @@ FAMILY_TITLES = {"imx": "NXP i.MX", "rpi": "Raspberry Pi"}
 def _check_imx(fields: Mapping[str, Any]) -> str | None:
     if fields["hab_engine"] not in HAB_ENGINES:
         return f"unknown HAB engine {fields['hab_engine']!r}"
+    if not fields["hab_key_types"] or not set(fields["hab_key_types"]) <= {"rsa", "ecdsa"}:
+        return f"hab_key_types {list(fields['hab_key_types'])!r}: use 'rsa' and/or 'ecdsa'"
     return None
 
 

@@ -11,6 +11,7 @@ Public API::
 
     resolve_dcd_cfg(board, tamago_version=None, *, gomodcache_dir=None) -> ResolvedCfg
     tamago_version(build_info) -> str | None
+    boards_for_image(dcd, payload_address) -> list[Board]    (an .imx's board, from its DCD)
 """
 
 from __future__ import annotations
@@ -76,3 +77,22 @@ def tamago_version(build_info) -> str | None:
     a version), or None when the ELF does not use the module (or replaces it by a
     directory)."""
     return module_version(build_info, TAMAGO_MODULE)
+
+
+def boards_for_image(dcd, payload_address: int) -> list[Board]:
+    """The i.MX boards an ``.imx`` was built for: those whose bundled DCD is ``dcd`` (a
+    :class:`formats.imx.dcd.Dcd`, compared command by command) and whose ``text_start``
+    is ``payload_address`` (where the payload loads). Base boards come before their
+    variants (``variant_of``), then by name; ``[]`` when none matches (a custom DCD).
+    """
+    from formats.imx.cfg import parse_cfg
+    from imgtool.boards import list_boards
+
+    out = []
+    for board in list_boards():
+        if board.family != "imx" or board.text_start != payload_address:
+            continue
+        resolved = resolve_dcd_cfg(board)
+        if parse_cfg(resolved.text, resolved.path).dcd == dcd:
+            out.append(board)
+    return sorted(out, key=lambda b: (b.variant_of is not None, b.name))

@@ -46,6 +46,7 @@ def imx_sign(
     srk_index: int = typer.Option(1, "--srk-index", help="SRK to sign with, 1..4."),
     engine: Optional[str] = typer.Option(None, "--engine", help="HAB engine: any, sw, dcp, caam or a number (default: the board's)."),
     csf_version: str = typer.Option("4.0", "--csf-version", help="CSF header version 4.0 .. 4.5."),
+    csf_layout: str = typer.Option("cst4", "--csf-layout", help="CSF blob order: cst4 (NXP CST 4.x) or cst3 (CST 3.3.1, as Debian ships it)."),
     sdp: bool = typer.Option(False, "--sdp", help="Also write the USB serial-download flavour, OUT-sdp.imx."),
     compact: bool = typer.Option(False, "--compact", help=COMPACT_HELP + " (ELF input)"),
     signing_time: Optional[str] = typer.Option(None, "--signing-time", help="CMS signingTime (epoch seconds or ISO 8601); default SOURCE_DATE_EPOCH, else the certificates' notBefore."),
@@ -64,16 +65,18 @@ def imx_sign(
     from signing.hab import parse_csf_version
 
     with option_names(srk_index="--srk-index", signing_time="--signing-time", password="--password-file",
-                      csf_version="--csf-version", token="--token", pin="--pin-file", compact="--compact"):
+                      csf_version="--csf-version", token="--token", pin="--pin-file", compact="--compact",
+                      csf_layout="--csf-layout"):
         tok = TokenOptions.find(pkcs11, token, pin_file, csf_key_label, img_key_label) if pkcs11 else None
         result = sign_file(file, keys_dir=keys, output=output, board_name=board, dcd_path=dcd, srk_index=srk_index,
                            engine=engine, version=parse_csf_version(csf_version), sdp=sdp, signing_time=signing_time,
-                           password_file=password_file, token=tok, warn=warn, compact=compact)
+                           password_file=password_file, token=tok, warn=warn, compact=compact,
+                           csf_layout=csf_layout)
     write_all_atomic(result.outputs)
     if verbose:
         source = "--signing-time" if result.time_source == "option" else result.time_source
         typer.echo(f"SRK hash {result.srk_hash.hex()}; signingTime {result.signing_time.isoformat()} "
-                   f"(from {source})", err=True)
+                   f"(from {source}); board {result.board.name if result.board else '(none)'}", err=True)
 
 
 @imx_app.command("verify")
