@@ -106,28 +106,39 @@ def symbol_package(name: str) -> str | None:
     if not name:
         return None
     c = name[0]
-    if c in "gtr$":
-        for pre, pkg in _PREFIXES:
-            if name.startswith(pre):
-                return pkg
-        if name.startswith(("go:itab.", "go.itab.")):
-            rest = name[8:]
-            cut = _top_level_comma(rest)
-            return type_package(rest[:cut] if cut >= 0 else rest)
-        for pre in ("type:.eq.", "type..eq.", "type:.hash.", "type..hash."):
-            if name.startswith(pre):
-                return type_package(name[len(pre):])
-        if name.startswith(("type:", "type.")):
-            return "<types>"
-        if name.startswith("go:"):
-            return "<generated>"
-        if name.startswith("go."):
-            first = name.split("/", 1)[0]
-            if "/" not in name or name.startswith(_GO_GENERATED) or not _is_domain(first):
-                return "<generated>"
-    if name in _BUILDINFO:
+    if c in "gt$" or (c == "r" and name.startswith("runtime.gcbits.")):
+        special = _special(name)
+        if special is not False:
+            return special
+    elif c == "r" and name in _BUILDINFO:
         return "<buildinfo>"
-    return _core(name)
+    if "[" in name or "%" in name:
+        return _core(name)
+    dot = name.find(".", name.rfind("/") + 1)
+    return name[:dot] if dot > 0 else None
+
+
+def _special(name: str) -> str | None | bool:
+    """The package of a generated name (rule 1), or False when ``name`` is not one."""
+    for pre, pkg in _PREFIXES:
+        if name.startswith(pre):
+            return pkg
+    if name.startswith(("go:itab.", "go.itab.")):
+        rest = name[8:]
+        cut = _top_level_comma(rest)
+        return type_package(rest[:cut] if cut >= 0 else rest)
+    for pre in ("type:.eq.", "type..eq.", "type:.hash.", "type..hash."):
+        if name.startswith(pre):
+            return type_package(name[len(pre):])
+    if name.startswith(("type:", "type.")):
+        return "<types>"
+    if name.startswith("go:"):
+        return "<generated>"
+    if name.startswith("go."):
+        first = name.split("/", 1)[0]
+        if "/" not in name or name.startswith(_GO_GENERATED) or not _is_domain(first):
+            return "<generated>"
+    return False
 
 
 def _is_domain(elem: str) -> bool:

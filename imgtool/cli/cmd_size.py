@@ -43,11 +43,13 @@ def size_cmd(
         with option_names(why="--why"):
             out = report.SizeOutput(report.why_report(elf, why_pkg, fmt))
     else:
-        from imgtool.boards import get_board
-
         limits = option_value("--budget", parse_budget, budget) if budget else ()
         regions = [option_value("--region", parse_region, spec) for spec in region or ()]
-        profile = option_value("--board", get_board, board) if board is not None else None
+        profile = None
+        if board is not None:
+            from imgtool.boards import get_board
+
+            profile = option_value("--board", get_board, board)
         with option_names(budget="--budget"):
             out = report.size_report(elf, fmt=fmt, by=by, sort=sort, top=top, exact=exact, base=diff,
                                      budget=limits, board=profile, regions=regions)

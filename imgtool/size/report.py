@@ -75,8 +75,10 @@ def size_report(
     from imgtool.size.regions import memory_map
 
     elf, rep = analyze_file(path)
-    usage = memory_map(elf, board, regions, {p.package for si in rep.sections.values() for p in si.pieces})
-    doc = document(rep, usage)
+    usage = memory_map(elf, board, regions, rep.function_packages())
+    # each table is computed only when it is shown: the JSON document (all tables) for
+    # JSON, a diff or a budget; the one table of --by otherwise
+    doc = document(rep, usage) if fmt == "json" or base is not None or budget else None
     budget_rows = check_budget(doc, list(budget)) if budget else []
     if base is not None:
         text = _diff_text(doc, load_base(base), f"{path} vs {base}", fmt, top)
@@ -91,7 +93,8 @@ def size_report(
         if fmt == "csv":
             text = render.csv_table(rows)
         else:
-            text = _text(path, rep, doc, rows, usage, top=top, by=by, exact=exact)
+            text = _text(path, rep, doc["totals"] if doc else views.totals(rep), rows, usage, top=top, by=by,
+                         exact=exact)
     return _checks(text, usage, budget_rows)
 
 
@@ -108,11 +111,17 @@ def _diff_text(doc: dict, base: dict, title: str, fmt: str, top: int) -> str:
             + render.diff_table(parts, top))
 
 
-def _text(path, rep, doc: dict, rows: list[dict], usage: dict | None, *, top: int, by: str, exact: bool) -> str:
-    t = doc["totals"]
+def _text(path, rep, t: dict, rows: list[dict], usage: dict | None, *, top: int, by: str, exact: bool) -> str:
+    from imgtool.size import views
+
     head = (f"{path}: {rep.arch}, {rep.go_version or 'Go version unknown'}, pclntab {rep.pclntab_version or 'none'}; "
             f"file {t['file']}, flash image {t['flash_image']}, memory {t['memory']}, "
             f"flash {t['flash']}, ram {t['ram']}, unknown {t['unknown']} bytes")
+    big = views.ram_hog(rep, t)
+    if big is not None:
+        head += f"; {100.0 * big['size'] / t['ram']:.1f}% of the RAM is {big['symbol']} ({big['size']} bytes)"
+    if rep.estimated:
+        head += f"; {t.get('estimate', 0)} bytes attributed by estimate (~)"
     text = render.text_table(rows, t, top=top, by=by, header=head, exact=exact)
     for e in rep.errors:
         text += f"error: {e}\n"

@@ -16,6 +16,7 @@ from imgtool.size.engine import CATEGORIES, UNKNOWN, Piece, SizeReport
 SCHEMA = "imgtool-size/1"
 BY = ("package", "module", "section", "segment", "symbol", "file", "pclntab")
 _COLS = ("flash", "ram", *CATEGORIES, "mem", "file")
+_KEY_FIELD = {"package": 2, "symbol": 1}  # Piece fields
 
 
 def file_view(r: SizeReport) -> list[Piece]:
@@ -72,31 +73,38 @@ def table(r: SizeReport, by: str = "package", sort: str = "flash") -> list[dict]
     for si in r.sections.values():
         cat = si.category
         seg = f"LOAD#{si.segment}" if si.segment is not None else "[not loaded]"
+        # sum the section's pieces per key first (first piece's package kept), then
+        # add the sums to the rows: one row update per key and section
+        sums: dict[str, list] = {}
+        ki = _KEY_FIELD.get(by)
         for p in si.pieces:
-            if by == "package":
-                key = p.package
-            elif by == "module":
-                key = r.modules.module(p.package).path
-            elif by == "section":
-                key = p.section
-            elif by == "segment":
-                key = seg
+            if ki is not None:
+                key = p[ki]
             else:
-                key = p.symbol
+                key = r.modules.module(p.package).path if by == "module" else p.section if by == "section" else seg
+            e = sums.get(key)
+            if e is None:
+                sums[key] = [p.size, p.package]
+            else:
+                e[0] += p.size
+        in_file, counted = bool(si.section.file_size), cat in CATEGORIES
+        for key, (n, pkg) in sums.items():
             row = rows.get(key)
             if row is None:
                 row = rows[key] = _blank(key, by)
                 if by in ("package", "module", "symbol"):
-                    row["class"] = r.modules.module(p.package).cls
+                    row["class"] = r.modules.module(pkg).cls
                     if by == "symbol":
-                        row["package"] = p.package
-            n = p.size
-            row["file"] += n if si.section.file_size else 0
-            if cat in CATEGORIES:
+                        row["package"] = pkg
+            if in_file:
+                row["file"] += n
+            if counted:
                 row[cat] += n
                 row["mem"] += n
-                row["flash"] += n if si.flash else 0
-                row["ram"] += n if si.ram else 0
+                if si.flash:
+                    row["flash"] += n
+                if si.ram:
+                    row["ram"] += n
     if by == "segment":
         for p in r.memory_extra:
             row = rows.setdefault(p.section.strip("[]"), _blank(p.section.strip("[]"), "segment"))
@@ -122,6 +130,22 @@ def totals(r: SizeReport) -> dict:
     t.update(file=r.file_size, flash_image=r.flash_image_size, memory=r.memory_size)
     t["unknown"] = sum(p.size for si in r.sections.values() for p in si.pieces if p.package == UNKNOWN)
     return t
+
+
+def ram_hog(r: SizeReport, t: dict | None = None) -> dict | None:
+    """The one piece (``symbol``, ``package``, ``size`` in bytes) that holds more than
+    half of the RAM (``ram`` of :func:`totals`), or None: a Go 1.26 program's
+    ``crypto/internal/fips140/drbg.memory`` is 32 MiB of its 32.4 MiB."""
+    ram = (t or totals(r))["ram"]
+    best = None
+    for si in r.sections.values():
+        if si.ram and si.category in CATEGORIES and si.section.size * 2 > ram:
+            for p in si.pieces:
+                if best is None or p.size > best.size:
+                    best = p
+    if best is None or best.size * 2 <= ram:
+        return None
+    return {"symbol": best.symbol, "package": best.package, "size": best.size}
 
 
 def to_json(r: SizeReport, regions: dict | None = None) -> dict:
