@@ -269,14 +269,37 @@ class PcLnTab:
             self._functab_end()
             raise self._err(f"function {w.bad}: malformed function table (check {w.status})", self.functab, "functab")
         cols, N = w.cols, pclnwalk.NCOL
-        self.entries = cols[pclnwalk.ENTRY::N].tolist()
-        self.records = cols[pclnwalk.RECORD::N].tolist()
         self.end_pc = cols[(self.nfunc - 1) * N + pclnwalk.END] if self.nfunc else self.text_start
         if not self.nfunc:
             raw = struct.unpack_from(self._e + ("I" if self.version != "1.16" else self._w[1]), self.data, self.functab)
             self.end_pc = (self.text_start if self.version != "1.16" else 0) + raw[0]
         self.functab_end = w.functab_end
         self._walked = w
+
+    @property
+    def entries(self) -> list[int]:
+        """Entry address of every function (from the functab index)."""
+        if self._entries is None and self._walked is not None:
+            self._entries = self._walked.cols[pclnwalk.ENTRY::pclnwalk.NCOL].tolist()
+        return self._entries
+
+    @entries.setter
+    def entries(self, value: list[int]) -> None:
+        self._entries = value
+
+    @property
+    def records(self) -> list[int]:
+        """Table offset of every function's ``_func`` record."""
+        if self._records is None and self._walked is not None:
+            self._records = self._walked.cols[pclnwalk.RECORD::pclnwalk.NCOL].tolist()
+        return self._records
+
+    @records.setter
+    def records(self, value: list[int]) -> None:
+        self._records = value
+
+    _entries: list[int] | None = None
+    _records: list[int] | None = None
 
     @property
     def _idx_width(self) -> int:
@@ -352,6 +375,19 @@ class PcLnTab:
             raise self._err("function name is not NUL-terminated", o, "funcnametab")
         return self._blob[o:z].decode("utf-8", "replace")
 
+    def cstring(self, off: int, limit: int | None = None) -> str | None:
+        """The NUL-terminated string at table offset ``off`` (read in 256-byte steps, up to
+        ``limit`` or the table end), or None when it is empty or unterminated."""
+        end = self.size if limit is None else limit
+        d, pos = self.data, off
+        while pos < end:
+            chunk = bytes(d[pos:min(pos + 256, end)])
+            z = chunk.find(b"\0")
+            if z >= 0:
+                return bytes(d[off:pos + z]).decode("utf-8", "replace") if pos + z > off else None
+            pos += len(chunk)
+        return None
+
     @cached_property
     def _blob(self) -> bytes:
         return bytes(self.data)
@@ -367,6 +403,7 @@ class PcLnTab:
         w = self._walked
         if w is None or w.status != pclnwalk.OK:
             return self._funcs_py()
+        self.names()
         return [self.func(i) for i in range(self.nfunc)]
 
     def func(self, i: int) -> Func:
@@ -379,12 +416,16 @@ class PcLnTab:
         if w is None or w.status != pclnwalk.OK:
             return self.funcs[i]
         N, d, e, fx = pclnwalk.NCOL, self.data, self._e, self._fixed
-        names = self.names()
         c = w.cols[i * N:(i + 1) * N]
+        if self._names is not None:
+            name = self._names[i]
+        else:
+            o = self.funcnametab + c[pclnwalk.NAMEOFF]
+            name = bytes(d[o:o + c[pclnwalk.NAMELEN]]).decode("utf-8", "replace")
         r, npc, nfd = c[pclnwalk.RECORD], c[pclnwalk.NPCDATA], c[pclnwalk.NFUNCDATA]
         pcd = struct.unpack_from(f"{e}{npc}I", d, r + fx) if npc else ()
         fdt = self._funcdata(r, npc, nfd) if nfd else ()
-        return Func(i, names[i], c[pclnwalk.ENTRY], c[pclnwalk.END], c[pclnwalk.NAMEOFF], r,
+        return Func(i, name, c[pclnwalk.ENTRY], c[pclnwalk.END], c[pclnwalk.NAMEOFF], r,
                     c[pclnwalk.RECSIZE], c[pclnwalk.PCSP], c[pclnwalk.PCFILE], c[pclnwalk.PCLN], pcd, fdt,
                     c[pclnwalk.CU], c[pclnwalk.FUNCID])
 
@@ -651,8 +692,7 @@ def _file_name(tab: PcLnTab, f: Func, fileno: int | None) -> str | None:
             off = tab.filetab + rel
     except struct.error:
         return None
-    z = tab._blob.find(b"\0", off)
-    return tab._blob[off:z].decode("utf-8", "replace") if z > off else None
+    return tab.cstring(off)
 
 
 def first_file(tab: PcLnTab, f: Func) -> str | None:

@@ -62,27 +62,26 @@ class Job(NamedTuple):
 
 class Decoded(NamedTuple):
     """:func:`decode`'s result: ``status`` (0 ok), ``bad`` (function index of a failed
-    check), ``functab_end`` (end of the last record), ``cols`` (``array('Q')``, NCOL per
-    function, valid up to the failed check)."""
+    check), ``functab_end`` (end of the last record), ``cols`` (native uint64: an
+    ``array('Q')``, or a ``memoryview`` of the C core's buffer; NCOL per function, valid
+    up to the failed check)."""
 
     status: int
     bad: int
     functab_end: int
-    cols: array
+    cols: array | memoryview
 
 
 def decode(data, job: Job, *, engine: str | None = None) -> Decoded:
     """Decode the function table of ``data`` (the pclntab bytes) in one pass."""
     if (engine or ENGINE) == "c" and accel is not None:
         status, bad, end, raw = accel.pcln_decode(data, tuple(job))
-        cols = array("Q")
-        if raw is not None:
-            cols.frombytes(raw)
+        cols = memoryview(raw).cast("Q") if raw else array("Q")  # native uint64, no copy
         return Decoded(status, bad, end, cols)
     return decode_py(data, job)
 
 
-def charge(data, job: Job, cols: array, *, engine: str | None = None) -> tuple[int, tuple[int, ...]]:
+def charge(data, job: Job, cols, *, engine: str | None = None) -> tuple[int, tuple[int, ...]]:
     """Fill the ``own`` column of ``cols`` in place; return ``(status, parts)`` with the
     bytes charged per part of :data:`PARTS`."""
     if (engine or ENGINE) == "c" and accel is not None:
@@ -192,7 +191,7 @@ def _pcvalue_len(d, pos: int, limit: int) -> int:
         first = False
 
 
-def charge_py(data, job: Job, cols: array) -> tuple[int, tuple[int, ...]]:
+def charge_py(data, job: Job, cols) -> tuple[int, tuple[int, ...]]:
     """Pure-Python twin of ``pcln_charge``."""
     d = memoryview(data).cast("B")
     n = job.nfunc

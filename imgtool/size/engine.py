@@ -207,8 +207,9 @@ def _pad_or_unknown(data, section: str, size: int, label: str | None = None) -> 
 
 
 class _FuncList:
-    """The pclntab's functions as parallel lists (entry, end; name and package after
-    :meth:`label`), from the one-pass walk's columns (1.16+) or the ``Func`` objects (1.2)."""
+    """The pclntab's functions as parallel lists in table order: ``entries``, ``ends``,
+    ``own`` (pclntab bytes, 1.16+) and, after :meth:`label`, ``fnames`` and ``pkgs``; from
+    the one-pass walk's columns (1.16+) or the ``Func`` objects (1.2)."""
 
     def __init__(self, tab, cols) -> None:
         self.tab = tab
@@ -218,30 +219,39 @@ class _FuncList:
             self.entries = cols[w.ENTRY::w.NCOL].tolist()
             self.ends = cols[w.END::w.NCOL].tolist()
             self.own = cols[w.OWN::w.NCOL].tolist()
-            self.names = tab.names()
         else:
             funcs = tab.funcs
             self.entries = [f.entry for f in funcs]
             self.ends = [f.end for f in funcs]
             self.own = None
-            self.names = [f.name for f in funcs]
-        self.labels: dict[int, tuple[str, str]] = {}  # entry -> (name, package)
+        self.fnames: list[str] = []
         self.pkgs: list[str] = []
 
     def label(self, sym_at) -> None:
-        """Name (the symbol's, when one starts at the entry) and package of every function."""
+        """Name (the symbol's, when one starts at the entry; else the pclntab's) and
+        package of every function."""
         from formats.go.pclntab import first_file
 
-        tab, labels, pkgs = self.tab, self.labels, self.pkgs
-        for i, (entry, name) in enumerate(zip(self.entries, self.names)):
+        tab, fnames, pkgs = self.tab, self.fnames, self.pkgs
+        names = None
+        for i, entry in enumerate(self.entries):
             s = sym_at.get(entry)
             if s is not None:
                 name = s.name
+            else:
+                if names is None:
+                    names = tab.names()
+                name = names[i]
             pkg = symbol_package(name)
             if pkg is None:
                 pkg = package_from_file(first_file(tab, tab.func(i)) or "") or "<asm>"
-            labels[entry] = (name, pkg)
+            fnames.append(name)
             pkgs.append(pkg)
+
+    @property
+    def labels(self) -> dict[int, tuple[str, str]]:
+        """entry -> (name, package)."""
+        return {e: (n, p) for e, n, p in zip(self.entries, self.fnames, self.pkgs)}
 
 
 def _text_pieces(elf, sec, fl: _FuncList, sym_at) -> list[Piece]:
@@ -251,14 +261,12 @@ def _text_pieces(elf, sec, fl: _FuncList, sym_at) -> list[Piece]:
     append = out.append
     pos = lo
     name_sec = sec.name
-    labels = fl.labels
-    for entry, end in zip(fl.entries, fl.ends):
+    for entry, end, name, pkg in zip(fl.entries, fl.ends, fl.fnames, fl.pkgs):
         a, b = max(entry, pos), min(end, hi)
         if b <= a:
             continue
         if a > pos:
             append(_pad_or_unknown(data[pos - lo:a - lo], name_sec, a - pos))
-        name, pkg = labels[entry]
         s = sym_at.get(entry)
         own = b - a
         if s is not None and 0 < s.size < own and a == entry:
@@ -285,10 +293,8 @@ def _pclntab_pieces(secname, tab, fl: _FuncList):
             if n and part in parts:
                 parts[part + " (own)"] = n
                 parts[part] -= n
-        labels = fl.labels
-        for entry, n in zip(fl.entries, fl.own):
+        for n, name, pkg in zip(fl.own, fl.fnames, fl.pkgs):
             if n:
-                name, pkg = labels[entry]
                 pieces.append(Piece(secname, name, pkg, n))
     else:  # 1.2: one blob; functab slots and records only
         iw = tab._idx_width
@@ -299,10 +305,11 @@ def _pclntab_pieces(secname, tab, fl: _FuncList):
         tot_r = sum(f.record_size for f in tab.funcs)
         parts["functab (own)"], parts["functab"] = tot_f, parts["functab"] - tot_f
         parts["funcs (own)"], parts["funcs"] = tot_r, parts["funcs"] - tot_r
+        labels = fl.labels
         for f in tab.funcs:
             n = own.get(f.entry)
             if n:
-                name, pkg = fl.labels[f.entry]
+                name, pkg = labels[f.entry]
                 pieces.append(Piece(secname, name, pkg, n))
     for part, n in parts.items():
         if n and not part.endswith("(own)"):

@@ -76,6 +76,7 @@ def size_report(
 
     elf, rep = analyze_file(path)
     usage = memory_map(elf, board, regions, rep.function_packages())
+    del elf  # the report holds what the renderers need; free the file's bytes and symbols
     # each table is computed only when it is shown: the JSON document (all tables) for
     # JSON, a diff or a budget; the one table of --by otherwise
     doc = document(rep, usage) if fmt == "json" or base is not None or budget else None
@@ -83,7 +84,7 @@ def size_report(
     if base is not None:
         text = _diff_text(doc, load_base(base), f"{path} vs {base}", fmt, top)
     elif fmt == "json":
-        text = json.dumps(doc, indent=1) + "\n"
+        text = views.dumps(doc)
     elif fmt == "html":
         from imgtool.size.html import render_html
 

@@ -64,7 +64,9 @@ def table(r: SizeReport, by: str = "package", sort: str = "flash") -> list[dict]
             key = p.section
             if p.section in ("[file]",):
                 key = p.symbol
-            row = rows.setdefault(key, _blank(key, "file"))
+            row = rows.get(key)
+            if row is None:
+                row = rows[key] = _blank(key, "file")
             row["file"] += p.size
         tot = r.file_size or 1
         for row in rows.values():
@@ -148,6 +150,100 @@ def ram_hog(r: SizeReport, t: dict | None = None) -> dict | None:
     return {"symbol": best.symbol, "package": best.package, "size": best.size}
 
 
+def symbol_rows(r: SizeReport) -> list[dict]:
+    """The JSON ``symbols`` list: per symbol of the memory image ``name``, ``package`` (of
+    its first piece), ``mem``, ``flash``, ``ram``, ``text``, ``pclntab`` (bytes), in the
+    order of :func:`table` ``(r, "symbol")``; built without the full rows (memory)."""
+    acc: dict[str, list] = {}  # name -> [flash, mem, file, ram, text, pclntab, package]
+    for si in r.sections.values():
+        cat, counted = si.category, si.category in CATEGORIES
+        in_file = bool(si.section.file_size)
+        flash, ram = counted and si.flash, counted and si.ram
+        for p in si.pieces:
+            a = acc.get(p.symbol)
+            if a is None:
+                a = acc[p.symbol] = [0, 0, 0, 0, 0, 0, p.package]
+            n = p.size
+            if in_file:
+                a[2] += n
+            if counted:
+                a[1] += n
+                if flash:
+                    a[0] += n
+                if ram:
+                    a[3] += n
+                if cat == "text":
+                    a[4] += n
+                elif cat == "pclntab":
+                    a[5] += n
+    order = sorted(acc.items(), key=lambda kv: (-kv[1][0], -kv[1][1], -kv[1][2], kv[0]))
+    return [{"name": name, "package": a[6], "mem": a[1], "flash": a[0], "ram": a[3], "text": a[4],
+             "pclntab": a[5]} for name, a in order if a[1]]
+
+
+def dumps(doc) -> str:
+    """``doc`` as the JSON text ``imgtool size --format json`` prints: exactly
+    ``json.dumps(doc, indent=1) + "\\n"``, but each flat dict (scalar values only, as every
+    table row is) is encoded by the C encoder in one call, with the newline and indent as
+    its item separator, instead of the pure-Python indenting encoder value by value."""
+    import json
+
+    out: list[str] = []
+    _dump(doc, 0, out, {}, json.JSONEncoder().encode)
+    out.append("\n")
+    return "".join(out)
+
+
+_SCALARS = frozenset((str, int, float, bool, type(None)))
+
+
+def _flat_encoder(item_separator: str):
+    """``json.JSONEncoder(separators=(item_separator, ": ")).encode``, with the C encoder
+    made once (``JSONEncoder.encode`` makes it again on every call)."""
+    from json import encoder as je
+
+    if je.c_make_encoder is None:  # pragma: no cover - CPython always has _json
+        return je.JSONEncoder(separators=(item_separator, ": ")).encode
+    c = je.c_make_encoder(None, je.JSONEncoder().default, je.encode_basestring_ascii, None, ": ", item_separator,
+                          False, False, True)
+    return lambda o: "".join(c(o, 0))
+
+
+def _dump(o, depth: int, out: list[str], flat: dict, enc) -> None:
+    if isinstance(o, dict):
+        if not o:
+            out.append("{}")
+            return
+        inner = "\n" + " " * (depth + 1)
+        if _SCALARS.issuperset(map(type, o.values())):
+            e = flat.get(depth)
+            if e is None:
+                e = flat[depth] = _flat_encoder("," + inner)
+            s = e(o)
+            out.append("{" + inner + s[1:-1] + "\n" + " " * depth + "}")
+            return
+        out.append("{")
+        first = True
+        for k, v in o.items():
+            out.append(inner if first else "," + inner)
+            first = False
+            out.append((enc(k) if isinstance(k, str) else enc({k: 0})[1:-4]) + ": ")  # keys as json writes them
+            _dump(v, depth + 1, out, flat, enc)
+        out.append("\n" + " " * depth + "}")
+    elif isinstance(o, (list, tuple)):
+        if not o:
+            out.append("[]")
+            return
+        inner = "\n" + " " * (depth + 1)
+        out.append("[")
+        for i, v in enumerate(o):
+            out.append(inner if i == 0 else "," + inner)
+            _dump(v, depth + 1, out, flat, enc)
+        out.append("\n" + " " * depth + "]")
+    else:
+        out.append(enc(o))
+
+
 def to_json(r: SizeReport, regions: dict | None = None) -> dict:
     """The ``imgtool-size/1`` document (all sizes in bytes). ``regions`` (a
     :func:`imgtool.size.regions.region_usage` result) adds the optional ``regions`` key."""
@@ -170,9 +266,7 @@ def to_json(r: SizeReport, regions: dict | None = None) -> dict:
         "segments": table(r, "segment"),
         "pclntab": table(r, "pclntab"),
         "file_layout": table(r, "file"),
-        "symbols": [{"name": x["name"], "package": x.get("package"), "mem": x["mem"], "flash": x["flash"],
-                     "ram": x["ram"], "text": x["text"], "pclntab": x["pclntab"]}
-                    for x in table(r, "symbol") if x["mem"]],
+        "symbols": symbol_rows(r),
     }
     if regions is not None:
         doc["regions"] = regions
