@@ -178,6 +178,11 @@ def analyze(elf: ElfFile) -> SizeReport:
             si.pieces, pclntab_parts = _pclntab_pieces(sec.name, tab, fl)
     if tab is not None and not tab.go126 and tables.gofunc is not None:
         funcdata_ranges = _old_funcdata(elf, tab, tab.funcs, fl.labels, tables.gofunc, syms)
+    if not syms and fl is not None:  # stripped: the runtime's tables and code references
+        from imgtool.size.stripped import estimate_ranges
+
+        funcdata_ranges = funcdata_ranges + estimate_ranges(elf, tables, fl.entries, fl.pkgs, fl.fnames,
+                                                            info.go_release if info else None)
     for idx, si in sections.items():
         if si.pieces or si.section.size == 0:
             continue
@@ -344,11 +349,11 @@ def _old_funcdata(elf, tab, funcs, fnames, gofunc, syms):
 def _symbol_pieces(elf, sec, secsyms, extra_ranges) -> list[Piece]:
     lo, hi = sec.addr, sec.addr + sec.size
     name = sec.name
-    ranges = [(a, b, s, p) for a, b, s, p in extra_ranges if lo <= a < hi]
+    ranges = [(r[0], r[1], r[2], r[3], r[4] if len(r) > 4 else False) for r in extra_ranges if lo <= r[0] < hi]
     markers = []
     for s in secsyms:
         if s.size > 0:
-            ranges.append((s.value, s.value + s.size, s.name, None))
+            ranges.append((s.value, s.value + s.size, s.name, None, False))
         elif s.name not in _MARKERS and lo <= s.value < hi:
             markers.append((s.value, s.name))
     if not ranges and not markers:
@@ -378,14 +383,14 @@ def _symbol_pieces(elf, sec, secsyms, extra_ranges) -> list[Piece]:
             out.append(_pad_or_unknown(chunk, name, nxt - a, current))
             a = nxt
 
-    for a, b, sym, pkg in ranges:
+    for a, b, sym, pkg, est in ranges:
         b = min(b, hi)
         if b <= pos or a >= hi:
             continue
         if a > pos:
             gap(pos, a)
         a = max(a, pos)
-        out.append(Piece(name, sym, pkg or symbol_package(sym) or "<asm>", b - a))
+        out.append(Piece(name, sym, pkg or symbol_package(sym) or "<asm>", b - a, est))
         pos = b
         current = None
         while mi < len(markers) and markers[mi][0] < pos:

@@ -99,9 +99,9 @@ def text_table(rows: list[dict], totals: dict, *, top: int, by: str, header: str
     shown = rows[:top]
     if by == "package" and not any(r["name"] == "<unknown>" for r in shown):
         shown += [r for r in rows if r["name"] == "<unknown>"]
-    names = short_names([r["name"] for r in shown], w)
+    names = short_names([_mark(r) for r in shown], w)
     for i, r in enumerate(shown, 1):
-        out.append(f"{i:>4}  {names[r['name']]:<{w}} " + " ".join(f"{fmt(r[c]):>9}" for c in COLUMNS)
+        out.append(f"{i:>4}  {names[_mark(r)]:<{w}} " + " ".join(f"{fmt(r[c]):>9}" for c in COLUMNS)
                    + f" {r['percent']:>5.1f}%")
     rest = [r for r in rows if r not in shown]
     if rest:
@@ -111,9 +111,16 @@ def text_table(rows: list[dict], totals: dict, *, top: int, by: str, header: str
     return "\n".join(out) + "\n"
 
 
+def _mark(row: dict) -> str:
+    """A row's name, with ``~`` in front when some of its bytes are labelled by estimate."""
+    return ("~" if row.get("estimate") else "") + row["name"]
+
+
 def csv_table(rows: list[dict]) -> str:
-    """All rows as CSV with a header line; sizes in bytes."""
-    cols = ["name", "kind", "class", "flash", "ram", "text", "rodata", "pclntab", "data", "bss", "mem", "file", "percent"]
+    """All rows as CSV with a header line; sizes in bytes; ``estimate`` (bytes labelled
+    by estimate, stripped ELFs) is empty when the report has no estimates."""
+    cols = ["name", "kind", "class", "flash", "ram", "text", "rodata", "pclntab", "data", "bss", "mem", "file", "percent",
+            "estimate"]
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
     w.writeheader()

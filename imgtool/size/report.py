@@ -122,7 +122,7 @@ def _text(path, rep, t: dict, rows: list[dict], usage: dict | None, *, top: int,
     if big is not None:
         head += f"; {100.0 * big['size'] / t['ram']:.1f}% of the RAM is {big['symbol']} ({big['size']} bytes)"
     if rep.estimated:
-        head += f"; {t.get('estimate', 0)} bytes attributed by estimate (~)"
+        head += f"; ~ {t['estimate']} bytes labelled by estimate (stripped: code references, runtime tables)"
     text = render.text_table(rows, t, top=top, by=by, header=head, exact=exact)
     for e in rep.errors:
         text += f"error: {e}\n"

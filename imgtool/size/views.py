@@ -5,7 +5,9 @@ A table row is a dict: ``name``, ``kind`` (package, module, section, segment, sy
 file, pclntab), ``class`` (module class, when known), and byte counts ``flash``, ``ram``,
 ``text``, ``rodata``, ``pclntab``, ``data``, ``bss``, ``mem`` (bytes of the loaded
 memory image: the sum of the five categories), ``file`` (bytes of the ELF file) and
-``percent`` (of the memory image; of the file for ``--by file``).
+``percent`` (of the memory image; of the file for ``--by file``); for a stripped ELF
+whose data was attributed by estimate (:mod:`imgtool.size.stripped`) also ``estimate``
+(bytes of the memory image in the row labelled by estimate).
 """
 
 from __future__ import annotations
@@ -86,11 +88,13 @@ def table(r: SizeReport, by: str = "package", sort: str = "flash") -> list[dict]
                 key = r.modules.module(p.package).path if by == "module" else p.section if by == "section" else seg
             e = sums.get(key)
             if e is None:
-                sums[key] = [p.size, p.package]
+                e = sums[key] = [p.size, p.package, 0]
             else:
                 e[0] += p.size
+            if p.estimate:
+                e[2] += p.size
         in_file, counted = bool(si.section.file_size), cat in CATEGORIES
-        for key, (n, pkg) in sums.items():
+        for key, (n, pkg, est) in sums.items():
             row = rows.get(key)
             if row is None:
                 row = rows[key] = _blank(key, by)
@@ -98,6 +102,10 @@ def table(r: SizeReport, by: str = "package", sort: str = "flash") -> list[dict]
                     row["class"] = r.modules.module(pkg).cls
                     if by == "symbol":
                         row["package"] = pkg
+                if r.estimated:
+                    row["estimate"] = 0
+            if est and counted:
+                row["estimate"] += est
             if in_file:
                 row["file"] += n
             if counted:
@@ -131,6 +139,8 @@ def totals(r: SizeReport) -> dict:
             t["ram"] += n if si.ram else 0
     t.update(file=r.file_size, flash_image=r.flash_image_size, memory=r.memory_size)
     t["unknown"] = sum(p.size for si in r.sections.values() for p in si.pieces if p.package == UNKNOWN)
+    t["estimate"] = sum(p.size for si in r.sections.values() if si.category in CATEGORIES and r.estimated
+                        for p in si.pieces if p.estimate)
     return t
 
 
