@@ -228,7 +228,7 @@ def _runtime_tables(elf, img: _Image, tables, entries, pkgs, go_release) -> list
         fd -= P
     # the type region ends where the strings begin: the first code-visible string is
     # at or after the end of the last descriptor or name found
-    out.append((types, end, "type:*", "<types>", True))
+    out += _type_pieces(img, sorted(seen), types, end, tname, resolve, go_release)
     if fd > end:
         out.append((end, fd, "go:string.*", "<strings>", True))
     if gcstart > fd:
@@ -268,6 +268,48 @@ def _plausible(starts: list[int], end: int) -> list[int]:
             nxt = a
     kept.reverse()
     return kept
+
+
+def _uncommon_at(kind: int, T: int, P: int, go_release) -> int | None:
+    """Offset of a type descriptor's ``UncommonType`` from its start, per kind
+    (``internal/abi``: ArrayType 3 words, ChanType 2, FuncType 2 uint16 rounded to a word,
+    InterfaceType and StructType a Name and a slice, PtrType/SliceType 1, MapType Go 1.24+
+    3 types, a hasher, 3 words and a uint32)."""
+    words = {17: 3, 18: 2, 19: 1, 20: 4, 22: 1, 23: 1, 25: 4}
+    if kind in words:
+        return T + words[kind] * P
+    if kind == KIND_MAP:
+        return T + -(-(7 * P + 4) // P) * P if go_release is None or go_release >= (1, 24) else None
+    return T if kind <= 16 or kind in (24, 26) else None
+
+
+def _type_pieces(img: _Image, starts: list[int], types: int, end: int, tname, resolve, go_release):
+    """The ``type:*`` region split at each descriptor found, each run charged (within
+    ``<types>``) to the type's package: the ``PkgPath`` of its uncommon part where the
+    linker recorded one, else the package its name gives."""
+    P = img.P
+    T = 4 * P + 16
+    out = []
+    found = set(starts)
+    bounds = [types] + [t for t in starts if types < t < end] + [end]
+    for a, b in zip(bounds, bounds[1:]):
+        pkg = None
+        if a in found:
+            tflag = img.byte(a + 2 * P + 4) or 0
+            at = _uncommon_at((img.byte(a + 2 * P + 7) or 0) & 0x1F, T, P, go_release) if tflag & 1 else None
+            off = img.int32(a + at) if at is not None else None
+            nm = img.name(types + off) if off else None
+            if nm and nm[0] and " " not in nm[0]:
+                pkg = nm[0]
+            else:
+                name = tname(a)
+                pkg = resolve(type_package(name)) if name else None
+        label = f"type:* ({pkg})" if pkg and not pkg.startswith("<") else "type:*"
+        if out and out[-1][2] == label and out[-1][1] == a:
+            out[-1] = (out[-1][0], b, label, "<types>", True)
+        else:
+            out.append((a, b, label, "<types>", True))
+    return out
 
 
 def _references(elf, img: _Image, secs, labels, entries, pkgs, names) -> list[tuple[int, int, str, str, bool]]:
