@@ -48,6 +48,8 @@ _GO_GENERATED = ("go.shape.", "go.builtin.", "go.info.", "go.cuinfo.", "go.map."
                  "go.track.", "go.loc.", "go.range.", "go.debuglines.", "go.constinfo.", "go.weak.")
 _BUILDINFO = {"runtime.modinfo.str", "runtime.buildVersion.str"}
 
+#: first characters of every name rule 1 handles (one ``startswith`` screens the rest out)
+_GENERATED_HEADS = ("go:", "go.", "type:", "type.", "$", "runtime.gcbits.")
 #: pseudo packages (not import paths); all roll up to the module class "generated"
 PSEUDO_PREFIX = "<"
 
@@ -105,12 +107,11 @@ def symbol_package(name: str) -> str | None:
     generated names, or None for names without a package (assembly stubs, C names)."""
     if not name:
         return None
-    c = name[0]
-    if c in "gt$" or (c == "r" and name.startswith("runtime.gcbits.")):
+    if name.startswith(_GENERATED_HEADS):
         special = _special(name)
         if special is not False:
             return special
-    elif c == "r" and name in _BUILDINFO:
+    elif name in _BUILDINFO:
         return "<buildinfo>"
     if "[" in name or "%" in name:
         return _core(name)
