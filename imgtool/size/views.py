@@ -61,44 +61,73 @@ def table(r: SizeReport, by: str = "package", sort: str = "flash") -> list[dict]
         out = [dict(_blank(k, "pclntab"), pclntab=v, mem=v, flash=v, file=v, percent=100.0 * v / tot)
                for k, v in r.pclntab_parts.items()]
         return sorted(out, key=lambda x: -x["mem"])
-    if by == "file":
-        for p in file_view(r):
-            key = p.section
-            if p.section in ("[file]",):
-                key = p.symbol
+    if by == "file":  # a section's pieces sum to its size: one row update per section
+        for key, n in [(p.symbol, p.size) for p in r.extra_file] + \
+                [(si.section.name, si.section.size) for si in r.sections.values() if si.section.file_size]:
             row = rows.get(key)
             if row is None:
                 row = rows[key] = _blank(key, "file")
-            row["file"] += p.size
+            row["file"] += n
         tot = r.file_size or 1
         for row in rows.values():
             row["percent"] = 100.0 * row["file"] / tot
         return sorted(rows.values(), key=lambda x: -x["file"])
+    if by == "module":  # the package rows summed per module (a module's class is its packages')
+        for prow in _group(r, "package").values():
+            key = r.modules.module(prow["name"]).path
+            row = rows.get(key)
+            if row is None:
+                row = rows[key] = dict(_blank(key, "module"), **{"class": prow["class"]})
+                if r.estimated:
+                    row["estimate"] = 0
+            for c in _COLS + (("estimate",) if r.estimated else ()):
+                row[c] += prow[c]
+    else:
+        rows = _group(r, by)
+    if by == "segment":
+        for p in r.memory_extra:
+            row = rows.setdefault(p.section.strip("[]"), _blank(p.section.strip("[]"), "segment"))
+            row["mem"] += p.size
+    if by == "package" and UNKNOWN not in rows:
+        rows[UNKNOWN] = dict(_blank(UNKNOWN, "package"), **{"class": "generated"})
+    tot = sum(row[sort] for row in rows.values()) or 1
+    for row in rows.values():
+        row["percent"] = 100.0 * row[sort] / tot
+    return sorted(rows.values(), key=lambda x: (-x[sort], -x["mem"], -x["file"], x["name"]))
+
+
+def _group(r: SizeReport, by: str) -> dict[str, dict]:
+    """Unsorted rows of :func:`table` by package, symbol, section or segment (no percent)."""
+    rows: dict[str, dict] = {}
+    ki = _KEY_FIELD.get(by)
     for si in r.sections.values():
         cat = si.category
-        seg = f"LOAD#{si.segment}" if si.segment is not None else "[not loaded]"
-        # sum the section's pieces per key first (first piece's package kept), then
-        # add the sums to the rows: one row update per key and section
+        # sum the section's pieces per key first (first piece's package kept), then add
+        # the sums to the rows: one row update per key and section; a section or segment
+        # row takes the section's size (its pieces sum to it)
         sums: dict[str, list] = {}
-        ki = _KEY_FIELD.get(by)
-        for p in si.pieces:
-            if ki is not None:
+        if ki is None:
+            if si.pieces:
+                key = si.section.name if by == "section" else \
+                    f"LOAD#{si.segment}" if si.segment is not None else "[not loaded]"
+                est = sum(p.size for p in si.pieces if p.estimate) if r.estimated else 0
+                sums[key] = [si.section.size, si.pieces[0].package, est]
+        else:
+            for p in si.pieces:
                 key = p[ki]
-            else:
-                key = r.modules.module(p.package).path if by == "module" else p.section if by == "section" else seg
-            e = sums.get(key)
-            if e is None:
-                e = sums[key] = [p.size, p.package, 0]
-            else:
-                e[0] += p.size
-            if p.estimate:
-                e[2] += p.size
+                e = sums.get(key)
+                if e is None:
+                    e = sums[key] = [p.size, p.package, 0]
+                else:
+                    e[0] += p.size
+                if p.estimate:
+                    e[2] += p.size
         in_file, counted = bool(si.section.file_size), cat in CATEGORIES
         for key, (n, pkg, est) in sums.items():
             row = rows.get(key)
             if row is None:
                 row = rows[key] = _blank(key, by)
-                if by in ("package", "module", "symbol"):
+                if by in ("package", "symbol"):
                     row["class"] = r.modules.module(pkg).cls
                     if by == "symbol":
                         row["package"] = pkg
@@ -115,16 +144,7 @@ def table(r: SizeReport, by: str = "package", sort: str = "flash") -> list[dict]
                     row["flash"] += n
                 if si.ram:
                     row["ram"] += n
-    if by == "segment":
-        for p in r.memory_extra:
-            row = rows.setdefault(p.section.strip("[]"), _blank(p.section.strip("[]"), "segment"))
-            row["mem"] += p.size
-    if by == "package" and UNKNOWN not in rows:
-        rows[UNKNOWN] = dict(_blank(UNKNOWN, "package"), **{"class": "generated"})
-    tot = sum(row[sort] for row in rows.values()) or 1
-    for row in rows.values():
-        row["percent"] = 100.0 * row[sort] / tot
-    return sorted(rows.values(), key=lambda x: (-x[sort], -x["mem"], -x["file"], x["name"]))
+    return rows
 
 
 def totals(r: SizeReport) -> dict:
@@ -186,9 +206,9 @@ def symbol_rows(r: SizeReport) -> list[dict]:
                     a[4] += n
                 elif cat == "pclntab":
                     a[5] += n
-    order = sorted(acc.items(), key=lambda kv: (-kv[1][0], -kv[1][1], -kv[1][2], kv[0]))
+    order = sorted([(-a[0], -a[1], -a[2], name, a) for name, a in acc.items()])  # names are unique keys
     return [{"name": name, "package": a[6], "mem": a[1], "flash": a[0], "ram": a[3], "text": a[4],
-             "pclntab": a[5]} for name, a in order if a[1]]
+             "pclntab": a[5]} for _, _, _, name, a in order if a[1]]
 
 
 def dumps(doc) -> str:
