@@ -4,7 +4,7 @@ what failed.
 :func:`size_report` reads and analyses the ELF (:mod:`.engine`), maps it onto the memory
 regions (:mod:`.regions`), checks the budget (:mod:`.budget`), compares with a diff base
 and renders the chosen format (:mod:`.render`, :mod:`.html`); :func:`why_report` does
-the same for ``--why PKG`` (:mod:`.why`). The CLI prints the result and exits 1 when
+the same for ``imgtool size why ELF PKG`` (:mod:`.why`). The CLI prints the result and exits 1 when
 :attr:`SizeOutput.failures` is not empty.
 """
 
@@ -150,7 +150,7 @@ def _checks(text: str, usage: dict | None, budget_rows: list[dict]) -> SizeOutpu
 
 
 def why_report(path: str | os.PathLike[str], package: str, fmt: str = "text") -> str:
-    """``--why PKG``: a shortest chain of direct calls to ``package``, as text or JSON
+    """``imgtool size why ELF PKG``: a shortest chain of direct calls to ``package``, as text or JSON
     (:mod:`imgtool.size.why`).
 
     Raises:
