@@ -170,3 +170,23 @@ def test_pointer_refs_are_aligned_words():
     assert pointer_refs(data, 0x8000, R, 8) == [(0x8000, 0x21000), (0x8010, 0x2FFF8)]
     with pytest.raises(ValueError):
         data_refs("mips", b"", 0, R)
+
+
+def test_damaged_tables_never_crash(go_elf):
+    """Random bytes over moduledata, .typelink, .itablink and .data: labels may change,
+    the pieces still reconcile and nothing raises."""
+    import random
+
+    good = go_elf("arm7-stripped").read_bytes()
+    elf = ElfFile.parse(good)
+    secs = [elf.section(n) for n in (".go.module", ".typelink", ".itablink", ".data", ".rodata")]
+    rnd = random.Random(16)
+    for _ in range(12):
+        d = bytearray(good)
+        for _ in range(200):
+            s = rnd.choice(secs)
+            d[s.offset + rnd.randrange(min(s.size, 4096))] = rnd.randrange(256)
+        e = ElfFile.parse(bytes(d))
+        r = analyze(e)
+        for si in r.sections.values():
+            assert sum(p.size for p in si.pieces) == si.section.size
