@@ -31,12 +31,14 @@ Public API::
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from formats.elf import ElfFile
 from formats.go.symbols import package_paths
 from formats.loadimage import loaded_sections
-from imgtool.boards import Board, RamRegion
+
+if TYPE_CHECKING:  # the board profiles are imported only when a board is looked up
+    from imgtool.boards import Board, RamRegion
 
 
 def check_regions(regions: Sequence[RamRegion]) -> None:

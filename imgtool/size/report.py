@@ -71,7 +71,6 @@ def size_report(
         FormatError: not a valid ELF.
     """
     from imgtool.size import analyze_file, document, load_base, views
-    from imgtool.size.budget import check_budget
     from imgtool.size.regions import memory_map
 
     elf, rep = analyze_file(path)
@@ -80,7 +79,11 @@ def size_report(
     # each table is computed only when it is shown: the JSON document (all tables) for
     # JSON, a diff or a budget; the one table of --by otherwise
     doc = document(rep, usage) if fmt == "json" or base is not None or budget else None
-    budget_rows = check_budget(doc, list(budget)) if budget else []
+    budget_rows = []
+    if budget:
+        from imgtool.size.budget import check_budget
+
+        budget_rows = check_budget(doc, list(budget))
     if base is not None:
         text = _diff_text(doc, load_base(base), f"{path} vs {base}", fmt, top)
     elif fmt == "json":
