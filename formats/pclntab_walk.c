@@ -202,52 +202,75 @@ int pcln_charge(const pcln_job *j, uint64_t *cols, int64_t *parts)
         parts[PCLN_PART_NAMES] += (int64_t)c[PCLN_NAMELEN] + 1;
     }
     free(seen);
-    /* pc-value tables used by exactly one function (each function's set of offsets) */
-    for (i = 0; i < n; i++)
-        cap += 3 + cols[i * PCLN_NCOL + PCLN_NPCDATA];
-    for (i = 0; i < n; i++)
-        cap += cols[i * PCLN_NCOL + PCLN_NFUNCDATA];
-    refs = malloc((cap ? cap : 1) * sizeof *refs);
-    if (refs == NULL)
-        return PCLN_NOMEM;
-    for (i = 0; i < n; i++) {
-        uint64_t *c = cols + i * PCLN_NCOL;
-        const unsigned char *rec = t + c[PCLN_RECORD];
-        size_t first = nrefs, m;
-        for (k = 0; k < 3 + c[PCLN_NPCDATA]; k++) {
-            uint64_t off = k < 3 ? c[PCLN_PCSP + k] : ld32(rec + fx + 4 * (k - 3), j->big);
-            if (!off)
-                continue;
-            for (m = first; m < nrefs && refs[m].off != off; m++)
-                ;
-            if (m == nrefs) {
-                refs[nrefs].off = off;
-                refs[nrefs++].func = i;
+    /* pc-value tables used by exactly one function (each function's set of offsets):
+     * count the users per offset in an array over pctab (saturating at 2), list the
+     * used offsets in order from it, and give each once-used table its length (to the
+     * next used offset; the last one decoded, first, as the twin does) */
+    {
+        size_t span = j->functab - j->pctab, nu = 0, m;
+        int64_t last = 0;
+        unsigned char *count = calloc(span ? span : 1, 1);
+        uint32_t *used;
+        if (count == NULL)
+            return PCLN_NOMEM;
+        for (i = 0; i < n; i++) {
+            uint64_t *c = cols + i * PCLN_NCOL;
+            const unsigned char *rec = t + c[PCLN_RECORD];
+            for (k = 0; k < 3 + c[PCLN_NPCDATA]; k++) {
+                uint64_t off = k < 3 ? c[PCLN_PCSP + k] : ld32(rec + fx + 4 * (k - 3), j->big);
+                size_t q;
+                if (!off || off >= span)
+                    continue;
+                for (q = 0; q < k; q++) /* each function counts once per table */
+                    if ((q < 3 ? c[PCLN_PCSP + q] : ld32(rec + fx + 4 * (q - 3), j->big)) == off)
+                        break;
+                if (q == k && count[off] < 2)
+                    count[off]++;
             }
         }
-    }
-    if (nrefs) {
-        qsort(refs, nrefs, sizeof *refs, ref_cmp);
-        for (k = 0; k < nrefs;) {
-            size_t g = k;
-            int64_t length;
-            while (g < nrefs && refs[g].off == refs[k].off)
-                g++;
-            if (g < nrefs) {
-                length = (int64_t)(refs[g].off - refs[k].off);
-            } else {
-                length = pcvalue_len(t, j->pctab + refs[k].off, j->functab);
-                if (length < 0) {
-                    free(refs);
-                    return PCLN_VARINT;
+        for (m = 0; m < span; m++)
+            nu += count[m] != 0;
+        used = malloc((nu ? nu : 1) * sizeof *used);
+        if (used == NULL) {
+            free(count);
+            return PCLN_NOMEM;
+        }
+        for (m = 0, k = 0; m < span; m++)
+            if (count[m])
+                used[k++] = (uint32_t)m;
+        if (nu && (last = pcvalue_len(t, j->pctab + used[nu - 1], j->functab)) < 0) {
+            free(count);
+            free(used);
+            return PCLN_VARINT;
+        }
+        for (i = 0; i < n; i++) {
+            uint64_t *c = cols + i * PCLN_NCOL;
+            const unsigned char *rec = t + c[PCLN_RECORD];
+            for (k = 0; k < 3 + c[PCLN_NPCDATA]; k++) {
+                uint64_t off = k < 3 ? c[PCLN_PCSP + k] : ld32(rec + fx + 4 * (k - 3), j->big);
+                size_t lo = 0, hi = nu, q;
+                int64_t length;
+                if (!off || off >= span || count[off] != 1)
+                    continue;
+                for (q = 0; q < k; q++) /* charged once per function */
+                    if ((q < 3 ? c[PCLN_PCSP + q] : ld32(rec + fx + 4 * (q - 3), j->big)) == off)
+                        break;
+                if (q < k)
+                    continue;
+                while (lo < hi) { /* the first used offset above off */
+                    size_t mid = lo + (hi - lo) / 2;
+                    if (used[mid] <= off)
+                        lo = mid + 1;
+                    else
+                        hi = mid;
                 }
-            }
-            if (g - k == 1) {
-                cols[refs[k].func * PCLN_NCOL + PCLN_OWN] += (uint64_t)length;
+                length = lo < nu ? (int64_t)(used[lo] - off) : last;
+                c[PCLN_OWN] += (uint64_t)length;
                 parts[PCLN_PART_PCTAB] += length;
             }
-            k = g;
         }
+        free(count);
+        free(used);
     }
     /* functab slots and records */
     for (i = 0; i < n; i++) {
@@ -258,7 +281,11 @@ int pcln_charge(const pcln_job *j, uint64_t *cols, int64_t *parts)
     }
     /* Go 1.26+ funcdata objects (offsets from go:func.*) used by exactly one function */
     if (j->charge_funcdata) {
-        nrefs = 0;
+        for (i = 0; i < n; i++)
+            cap += cols[i * PCLN_NCOL + PCLN_NFUNCDATA];
+        refs = malloc((cap ? cap : 1) * sizeof *refs);
+        if (refs == NULL)
+            return PCLN_NOMEM;
         for (i = 0; i < n; i++) {
             uint64_t *c = cols + i * PCLN_NCOL;
             const unsigned char *fd = t + c[PCLN_RECORD] + fx + 4 * c[PCLN_NPCDATA];

@@ -220,13 +220,11 @@ def charge_py(data, job: Job, cols) -> tuple[int, tuple[int, ...]]:
             if t:
                 users.setdefault(t, []).append(i)
     starts = sorted(users)
+    last = _pcvalue_len(d, job.pctab + starts[-1], job.functab) if starts else 0
+    if last < 0:
+        return VARINT, tuple(parts)
     for k, t in enumerate(starts):
-        if k + 1 < len(starts):
-            length = starts[k + 1] - t
-        else:
-            length = _pcvalue_len(d, job.pctab + t, job.functab)
-            if length < 0:
-                return VARINT, tuple(parts)
+        length = starts[k + 1] - t if k + 1 < len(starts) else last
         us = users[t]
         if len(us) == 1:
             own[us[0]] += length
