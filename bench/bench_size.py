@@ -58,8 +58,18 @@ def cmd_go_arm() -> Path:
 def largest_test_elf() -> Path:
     """tests/goprog built for each architecture of tests/conftest.py's GO_TARGET_NAMES, the
     largest (the same environment and ldflags as the test suite)."""
-    sys.path.insert(0, str(ROOT / "tests"))
-    from conftest import GO_TARGET_NAMES, GO_TARGETS, GOPROG
+    import ast
+
+    # read the targets from tests/conftest.py without importing it (pytest would make this
+    # process large, and a child's peak RSS is at least its parent's at the spawn)
+    tree = ast.parse((ROOT / "tests" / "conftest.py").read_text())
+    consts = {t.id if isinstance(t, ast.Name) else t.target.id: node.value
+              for node in tree.body if isinstance(node, (ast.Assign, ast.AnnAssign))
+              for t in ([node.target] if isinstance(node, ast.AnnAssign) else node.targets)
+              if isinstance(t, ast.Name) and isinstance(node.value, (ast.Dict, ast.List))}
+    GO_TARGETS = ast.literal_eval(consts["GO_TARGETS"])
+    GO_TARGET_NAMES = ast.literal_eval(consts["GO_TARGET_NAMES"])
+    GOPROG = ROOT / "tests" / "goprog"
 
     ver = subprocess.run(["go", "env", "GOVERSION"], capture_output=True, text=True, check=True).stdout.strip()
     built = []
