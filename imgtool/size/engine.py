@@ -100,6 +100,7 @@ class SizeReport:
     pclntab_version: str | None = None
     function_pkgs: list[str] = field(default_factory=list)
     estimated: bool = False
+    memo: dict = field(default_factory=dict, repr=False, compare=False)  # views' per-report cache
 
     def function_packages(self) -> set[str]:
         """The packages of the pclntab's functions (pseudo packages included)."""
@@ -200,7 +201,7 @@ def analyze(elf: ElfFile) -> SizeReport:
     return SizeReport(elf.source, len(elf.data), elf.arch, info.go_version if info else None, sections, extra_file,
                       memory_extra, flash_extra, flash_size, memory_size, pclntab_parts, mods, errors,
                       tab.version if tab else None, fl.pkgs if fl is not None else [],
-                      any(p.estimate for si in sections.values() for p in si.pieces))
+                      any(r[4] for r in funcdata_ranges if len(r) > 4))
 
 
 def _pad_or_unknown(data, section: str, size: int, label: str | None = None) -> Piece:

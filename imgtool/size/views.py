@@ -97,7 +97,17 @@ def table(r: SizeReport, by: str = "package", sort: str = "flash") -> list[dict]
 
 
 def _group(r: SizeReport, by: str) -> dict[str, dict]:
-    """Unsorted rows of :func:`table` by package, symbol, section or segment (no percent)."""
+    """Unsorted rows of :func:`table` by package, symbol, section or segment (no percent;
+    fresh dicts, the package grouping computed once per report)."""
+    if by == "package":
+        rows = r.memo.get("package")
+        if rows is None:
+            rows = r.memo["package"] = _group_pieces(r, by)
+        return {k: dict(v) for k, v in rows.items()}
+    return _group_pieces(r, by)
+
+
+def _group_pieces(r: SizeReport, by: str) -> dict[str, dict]:
     rows: dict[str, dict] = {}
     ki = _KEY_FIELD.get(by)
     for si in r.sections.values():
@@ -266,9 +276,18 @@ def _dump(o, depth: int, out: list[str], flat: dict, enc) -> None:
             return
         inner = "\n" + " " * (depth + 1)
         out.append("[")
-        for i, v in enumerate(o):
-            out.append(inner if i == 0 else "," + inner)
-            _dump(v, depth + 1, out, flat, enc)
+        if all(type(v) is dict and v and _SCALARS.issuperset(map(type, v.values())) for v in o):
+            # a table: every row a flat dict, each encoded in one call
+            e = flat.get(depth + 1)
+            if e is None:
+                e = flat[depth + 1] = _flat_encoder(",\n" + " " * (depth + 2))
+            row_end = "\n" + " " * (depth + 1) + "}"
+            head = inner + "{\n" + " " * (depth + 2)
+            out.append(head + ("," + head).join([e(v)[1:-1] + row_end for v in o]))
+        else:
+            for i, v in enumerate(o):
+                out.append(inner if i == 0 else "," + inner)
+                _dump(v, depth + 1, out, flat, enc)
         out.append("\n" + " " * depth + "]")
     else:
         out.append(enc(o))
