@@ -4,6 +4,7 @@
  *   - crc_engine.c/.h   the CRC engine (tables, CPU-dispatched tiers, combine, repeat)
  *   - pe_checksum.c/.h  the PE/COFF image checksum
  *   - reloc_walk.c/.h   the ELF relocation walker (bound in _accel_reloc.c)
+ *   - pclntab_walk.c/.h the Go pclntab function-table walk (bound in _accel_pcln.c)
  *
  * Python interface:
  *   - pe_checksum(data, checksum_offset) -> int
@@ -13,6 +14,7 @@
  *       combine / repeat; tiers bitwise, slice16, clmul (PCLMULQDQ), vpclmul (AVX-512).
  *   - cpu_tiers() -> list of the tiers this CPU supports.
  *   - apply_relocs(...): ELF dynamic relocations applied to an image (_accel_reloc.c).
+ *   - pcln_decode(...), pcln_charge(...): the pclntab walk (_accel_pcln.c).
  *
  * Every function here has a pure-Python twin (formats/checksum.py, formats/_crc_py.py)
  * giving identical results; the Python modules decide which one runs.
@@ -359,6 +361,8 @@ static PyObject *py_cpu_tiers(PyObject *mod, PyObject *unused)
 static PyMethodDef accel_methods[] = {
     {"pe_checksum", (PyCFunction)(void (*)(void))py_pe_checksum, METH_FASTCALL, pe_checksum_doc},
     {"apply_relocs", (PyCFunction)(void (*)(void))accel_apply_relocs, METH_FASTCALL, accel_apply_relocs_doc},
+    {"pcln_decode", (PyCFunction)(void (*)(void))accel_pcln_decode, METH_FASTCALL, accel_pcln_decode_doc},
+    {"pcln_charge", (PyCFunction)(void (*)(void))accel_pcln_charge, METH_FASTCALL, accel_pcln_charge_doc},
     {"cpu_tiers", py_cpu_tiers, METH_NOARGS,
      "cpu_tiers() -> list[str]\n\nCRC tiers this CPU can run, slowest first."},
     {NULL, NULL, 0, NULL},

@@ -1,5 +1,5 @@
 /* Shared declarations of the CPython binding files of formats._accel (_accel.c,
- * _accel_reloc.c).  The engines they call (crc_engine.h, pe_checksum.h, reloc_walk.h)
+ * _accel_reloc.c, _accel_pcln.c).  The engines they call (crc_engine.h, pe_checksum.h, reloc_walk.h, pclntab_walk.h)
  * do not include this file and know nothing of Python. */
 #ifndef IMGTOOL_ACCEL_H
 #define IMGTOOL_ACCEL_H
@@ -31,5 +31,11 @@ int accel_bytes_view(PyObject *obj, Py_buffer *view, const char *what);
 /* _accel_reloc.c */
 PyObject *accel_apply_relocs(PyObject *mod, PyObject *const *args, Py_ssize_t nargs);
 extern const char accel_apply_relocs_doc[];
+
+/* _accel_pcln.c */
+PyObject *accel_pcln_decode(PyObject *mod, PyObject *const *args, Py_ssize_t nargs);
+PyObject *accel_pcln_charge(PyObject *mod, PyObject *const *args, Py_ssize_t nargs);
+extern const char accel_pcln_decode_doc[];
+extern const char accel_pcln_charge_doc[];
 
 #endif

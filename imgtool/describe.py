@@ -194,7 +194,8 @@ def _render_elf(d: dict) -> str:
         lines.append(f"  PVH entry    {_hex(d['pvh_entry'])} (Xen PVH note)")
     go = d.get("go")
     if go:
-        lines.append(f"  Go           {go['go_version']}")
+        where = go.get("found", ".go.buildinfo")
+        lines.append(f"  Go           {go['go_version']}" + (f" (build info found {where})" if where != ".go.buildinfo" else ""))
         lines.append(f"  path         {go['path']}")
         if go["main"]:
             lines.append(f"  mod          {go['main']['path']} {go['main']['version']}")

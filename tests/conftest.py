@@ -42,6 +42,10 @@ GO_TARGETS: dict[str, tuple[dict[str, str], str]] = {
     "amd64-entry": ({"GOARCH": "amd64"}, "-T 0x10010000 -R 0x1000 -E runtime.rt0_go"),
     "riscv64": ({"GOARCH": "riscv64"}, "-T 0x80010000 -R 0x1000"),
     "arm7-stripped": ({"GOARCH": "arm", "GOARM": "7"}, "-s -w -T 0x80010000 -R 0x1000"),
+    # stripped as the upstream TamaGo recipes link (-s -w), for every size-test architecture
+    "arm64-stripped": ({"GOARCH": "arm64"}, "-s -w -T 0x40010000 -R 0x1000"),
+    "amd64-stripped": ({"GOARCH": "amd64"}, "-s -w -T 0x10010000 -R 0x1000"),
+    "riscv64-stripped": ({"GOARCH": "riscv64"}, "-s -w -T 0x80010000 -R 0x1000"),
     # Data segment linked far from text (cmd/link -D), as microcontroller layouts put RAM.
     "arm7-fardata": ({"GOARCH": "arm", "GOARM": "7"}, "-T 0x80010000 -D 0x90000000 -R 0x1000"),
 }

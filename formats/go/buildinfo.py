@@ -63,7 +63,10 @@ class BuildInfo:
 
     ``go_version`` is verbatim (``go1.26.8``, ``devel go1.27-...``); ``path`` is the main
     package path; ``main`` the main module; ``deps`` the dependency modules in file
-    order; ``settings`` the ``build`` key/value lines (``GOARCH``, ``-ldflags``, ...).
+    order; ``settings`` the ``build`` key/value lines (``GOARCH``, ``-ldflags``, ...);
+    ``found`` where the blob was: ``".go.buildinfo"``, or (found by its magic in the
+    loaded image, as embeddedgo's noos ELFs have no such section) ``"by magic in
+    SECTION+0xOFF (0xADDR); no .go.buildinfo section"``.
     """
 
     go_version: str
@@ -71,6 +74,7 @@ class BuildInfo:
     main: Module | None = None
     deps: list[Module] = field(default_factory=list)
     settings: dict[str, str] = field(default_factory=dict)
+    found: str = ".go.buildinfo"
 
     @property
     def go_release(self) -> tuple[int, int] | None:
@@ -90,11 +94,14 @@ class BuildInfo:
             return d
 
         return {"go_version": self.go_version, "path": self.path, "main": mod(self.main),
-                "deps": [mod(d) for d in self.deps], "settings": dict(self.settings)}
+                "deps": [mod(d) for d in self.deps], "settings": dict(self.settings), "found": self.found}
 
 
 def parse_buildinfo(reader: BinaryReader) -> BuildInfo | None:
-    """Read the build information of ``reader``; ``None`` when there is no ``.go.buildinfo``.
+    """Read the build information of ``reader``: from the ``.go.buildinfo`` section, else
+    from the first 16-byte aligned ``"\\xff Go buildinf:"`` magic in a loaded section (an
+    embeddedgo ``noos`` ELF keeps the blob in its data without a section of its own; Go's
+    ``debug/buildinfo`` and ``go version`` do not look there); ``None`` when neither exists.
 
     Raises:
         FormatError: the section is present but its magic, pointer size or strings are
@@ -108,10 +115,39 @@ def parse_buildinfo(reader: BinaryReader) -> BuildInfo | None:
 
 def _parse(reader: BinaryReader) -> BuildInfo | None:
     sec = reader.section(".go.buildinfo")
+    found = ".go.buildinfo"
     if sec is None or sec.is_nobits:
-        return None
-    data = bytes(reader.section_data(sec))
-    base = sec.offset
+        hit = find_by_magic(reader)
+        if hit is None:
+            return None
+        sec, pos = hit
+        data = bytes(reader.section_data(sec))[pos:]
+        base = sec.offset + pos
+        found = f"by magic in {sec.name}+0x{pos:x} (0x{sec.addr + pos:x}); no .go.buildinfo section"
+    else:
+        data = bytes(reader.section_data(sec))
+        base = sec.offset
+    info = _parse_blob(reader, data, base)
+    info.found = found
+    return info
+
+
+def find_by_magic(reader: BinaryReader):
+    """``(section, offset)`` of the first 16-byte aligned build-info magic in a loaded
+    section with contents (the linker aligns ``go:buildinfo`` to 16), or None."""
+    for sec in reader.sections:
+        if not sec.is_alloc or sec.is_nobits or not sec.size or sec.is_executable:
+            continue
+        data = bytes(reader.section_data(sec))
+        pos = data.find(BUILDINFO_MAGIC)
+        while pos >= 0:
+            if (sec.addr + pos) % 16 == 0 and len(data) - pos >= 32:
+                return sec, pos
+            pos = data.find(BUILDINFO_MAGIC, pos + 1)
+    return None
+
+
+def _parse_blob(reader: BinaryReader, data: bytes, base: int) -> BuildInfo:
     if len(data) < 32 or not data.startswith(BUILDINFO_MAGIC):
         raise FormatError("bad magic (expected \"\\xff Go buildinf:\")", offset=base, field=".go.buildinfo")
     ptrsize, flags = data[14], data[15]

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from formats.errors import FormatError
+from formats.go import pclnwalk
 from formats.go.varint import MAX_LEN_32, uvarint
 
 MAGIC_12 = 0xFFFFFFFB
@@ -161,7 +162,11 @@ class PcLnTab:
         self.size = len(self.data)
         try:
             self._header(text_start, go126)
-            self._index()
+            self._walked = None
+            if self.version != "1.2":
+                self._walk_index()
+            else:
+                self._index()
             self._tail(gofunc, findfunctab)
         except FormatError:
             raise
@@ -249,6 +254,53 @@ class PcLnTab:
                 raise self._err(f"function {i}: _func record offset 0x{r:x} is outside the table",
                                 self.functab + (2 * i + 1) * self._idx_width, "functab")
 
+    def _job(self, funcdata_size: int | None = None) -> "pclnwalk.Job":
+        return pclnwalk.Job({"1.16": 116, "1.18": 118, "1.20": 120}[self.version], self.ptrsize,
+                            int(not self.little_endian), self.quantum, self.text_start if self.version != "1.16" else 0,
+                            self.nfunc, self.funcnametab, self.cutab, self.pctab, self.functab,
+                            int(funcdata_size is not None), funcdata_size or 0)
+
+    def _walk_index(self) -> None:
+        """The index and the records in one pass (:mod:`formats.go.pclnwalk`); a failed
+        check is raised by the Python checks of :meth:`_index` and :meth:`_tail`."""
+        w = pclnwalk.decode(self.data, self._job())
+        if w.status in pclnwalk.PARSE_ERRORS:
+            self._index()
+            self._functab_end()
+            raise self._err(f"function {w.bad}: malformed function table (check {w.status})", self.functab, "functab")
+        cols, N = w.cols, pclnwalk.NCOL
+        self.end_pc = cols[(self.nfunc - 1) * N + pclnwalk.END] if self.nfunc else self.text_start
+        if not self.nfunc:
+            raw = struct.unpack_from(self._e + ("I" if self.version != "1.16" else self._w[1]), self.data, self.functab)
+            self.end_pc = (self.text_start if self.version != "1.16" else 0) + raw[0]
+        self.functab_end = w.functab_end
+        self._walked = w
+
+    @property
+    def entries(self) -> list[int]:
+        """Entry address of every function (from the functab index)."""
+        if self._entries is None and self._walked is not None:
+            self._entries = self._walked.cols[pclnwalk.ENTRY::pclnwalk.NCOL].tolist()
+        return self._entries
+
+    @entries.setter
+    def entries(self, value: list[int]) -> None:
+        self._entries = value
+
+    @property
+    def records(self) -> list[int]:
+        """Table offset of every function's ``_func`` record."""
+        if self._records is None and self._walked is not None:
+            self._records = self._walked.cols[pclnwalk.RECORD::pclnwalk.NCOL].tolist()
+        return self._records
+
+    @records.setter
+    def records(self, value: list[int]) -> None:
+        self._records = value
+
+    _entries: list[int] | None = None
+    _records: list[int] | None = None
+
     @property
     def _idx_width(self) -> int:
         return 4 if self.version in ("1.18", "1.20") else self.ptrsize
@@ -258,12 +310,17 @@ class PcLnTab:
         """Fixed ``_func`` size (runtime2.go / pcln.go ``funcSize``)."""
         return {"1.2": self.ptrsize + 32, "1.16": self.ptrsize + 36, "1.18": 40, "1.20": 44}[self.version]
 
-    def _tail(self, gofunc: int | None, findfunctab: int | None) -> None:
-        """functab_end, and the 1.26+ funcdata blob and findfunctab placement."""
+    def _functab_end(self) -> int:
         end = self.functab + (2 * self.nfunc + 1) * self._idx_width
         for i, r in enumerate(self.records):
             end = max(end, r + self._record_size(i, r))
-        self.functab_end = end
+        return end
+
+    def _tail(self, gofunc: int | None, findfunctab: int | None) -> None:
+        """functab_end, and the 1.26+ funcdata blob and findfunctab placement."""
+        if self._walked is None:
+            self.functab_end = self._functab_end()
+        end = self.functab_end
         if not self.go126:
             return
         if findfunctab is not None and self.address is not None:
@@ -318,6 +375,19 @@ class PcLnTab:
             raise self._err("function name is not NUL-terminated", o, "funcnametab")
         return self._blob[o:z].decode("utf-8", "replace")
 
+    def cstring(self, off: int, limit: int | None = None) -> str | None:
+        """The NUL-terminated string at table offset ``off`` (read in 256-byte steps, up to
+        ``limit`` or the table end), or None when it is empty or unterminated."""
+        end = self.size if limit is None else limit
+        d, pos = self.data, off
+        while pos < end:
+            chunk = bytes(d[pos:min(pos + 256, end)])
+            z = chunk.find(b"\0")
+            if z >= 0:
+                return bytes(d[off:pos + z]).decode("utf-8", "replace") if pos + z > off else None
+            pos += len(chunk)
+        return None
+
     @cached_property
     def _blob(self) -> bytes:
         return bytes(self.data)
@@ -330,6 +400,105 @@ class PcLnTab:
             FormatError: a ``_func`` record whose entry disagrees with the functab, or a
                 name, pc table or funcdata reference outside its sub-table.
         """
+        w = self._walked
+        if w is None or w.status != pclnwalk.OK:
+            return self._funcs_py()
+        self.names()
+        return [self.func(i) for i in range(self.nfunc)]
+
+    def func(self, i: int) -> Func:
+        """Function ``i`` in table order (built from the walk's columns; 1.2: ``funcs[i]``).
+
+        Raises:
+            FormatError: as :attr:`funcs`.
+        """
+        w = self._walked
+        if w is None or w.status != pclnwalk.OK:
+            return self.funcs[i]
+        N, d, e, fx = pclnwalk.NCOL, self.data, self._e, self._fixed
+        c = w.cols[i * N:(i + 1) * N]
+        if self._names is not None:
+            name = self._names[i]
+        else:
+            o = self.funcnametab + c[pclnwalk.NAMEOFF]
+            name = bytes(d[o:o + c[pclnwalk.NAMELEN]]).decode("utf-8", "replace")
+        r, npc, nfd = c[pclnwalk.RECORD], c[pclnwalk.NPCDATA], c[pclnwalk.NFUNCDATA]
+        pcd = struct.unpack_from(f"{e}{npc}I", d, r + fx) if npc else ()
+        fdt = self._funcdata(r, npc, nfd) if nfd else ()
+        return Func(i, name, c[pclnwalk.ENTRY], c[pclnwalk.END], c[pclnwalk.NAMEOFF], r,
+                    c[pclnwalk.RECSIZE], c[pclnwalk.PCSP], c[pclnwalk.PCFILE], c[pclnwalk.PCLN], pcd, fdt,
+                    c[pclnwalk.CU], c[pclnwalk.FUNCID])
+
+    def _funcdata(self, r: int, npcdata: int, nfd: int) -> tuple[int | None, ...]:
+        """The ``nfd`` funcdata references of the record at ``r`` (None for none)."""
+        d, e, fx = self.data, self._e, self._fixed
+        if self.version in ("1.18", "1.20"):
+            fd = struct.unpack_from(f"{e}{nfd}I", d, r + fx + 4 * npcdata)
+            return tuple(None if x == 0xFFFFFFFF else x for x in fd)
+        at = -(-(r + fx + 4 * npcdata) // self.ptrsize) * self.ptrsize
+        fd = struct.unpack_from(f"{e}{nfd}{'I' if self.ptrsize == 4 else 'Q'}", d, at)
+        return tuple(x or None for x in fd)
+
+    def names(self) -> list[str]:
+        """The function names in table order (from the one-pass walk, 1.16+).
+
+        Raises:
+            FormatError: as :attr:`funcs`.
+        """
+        w = self._walked
+        if w is None or w.status != pclnwalk.OK:
+            return [f.name for f in self.funcs]
+        if self._names is None:
+            cols, N = w.cols, pclnwalk.NCOL
+            blob = bytes(self.data[self.funcnametab:self.cutab])
+            cache: dict[int, str] = {}
+            out = []
+            for o, n in zip(cols[pclnwalk.NAMEOFF::N], cols[pclnwalk.NAMELEN::N]):
+                s = cache.get(o)
+                if s is None:
+                    s = cache[o] = blob[o:o + n].decode("utf-8", "replace")
+                out.append(s)
+            self._names = out
+        return self._names
+
+    _names: list[str] | None = None
+
+    def columns(self):
+        """The walk's per-function columns (:mod:`formats.go.pclnwalk`: ``array('Q')``,
+        :data:`~formats.go.pclnwalk.NCOL` per function), or None for a 1.2 table.
+
+        Raises:
+            FormatError: as :attr:`funcs`.
+        """
+        if self._walked is None:
+            return None
+        if self._walked.status != pclnwalk.OK:
+            self._funcs_py()
+            raise self._err(f"function {self._walked.bad}: malformed record", self.functab, "_func")
+        return self._walked.cols
+
+    def charges(self) -> dict[str, int]:
+        """Charge each function its own bytes (the ``own`` column of :meth:`columns`)
+        and return the bytes charged per part (``funcnametab``, ``pctab``, ``functab``,
+        ``_func``, ``funcdata``); 1.16+ only.
+
+        Raises:
+            FormatError: a malformed record, or the last pc table runs past pctab.
+        """
+        if self._charged is None:
+            cols = self.columns()
+            fd = None
+            if self.go126 and self.gofunc is not None and self.findfunctab > self.gofunc:
+                fd = self.findfunctab - self.gofunc
+            status, parts = pclnwalk.charge(self.data, self._job(fd), cols)
+            if status != pclnwalk.OK:
+                raise self._err("a pc-value table runs past the end of pctab", self.pctab, "pctab")
+            self._charged = dict(zip(pclnwalk.PARTS, parts))
+        return self._charged
+
+    _charged: dict[str, int] | None = None
+
+    def _funcs_py(self) -> list[Func]:
         out = []
         d, e, v = self.data, self._e, self.version
         n, fx = self.nfunc, self._fixed
@@ -371,13 +540,7 @@ class PcLnTab:
                 if t and not pcbase + t < pclimit:
                     raise self._err(f"function {i} ({name}): pc table offset 0x{t:x} is outside pctab", r, "pctab")
             if nfd:
-                if new:
-                    fd = struct.unpack_from(f"{e}{nfd}I", d, r + fx + 4 * npcdata)
-                    fdt = tuple(None if x == 0xFFFFFFFF else x for x in fd)
-                else:
-                    at = -(-(r + fx + 4 * npcdata) // self.ptrsize) * self.ptrsize
-                    fd = struct.unpack_from(f"{e}{nfd}{'I' if self.ptrsize == 4 else 'Q'}", d, at)
-                    fdt = tuple(x or None for x in fd)
+                fdt = self._funcdata(r, npcdata, nfd)
                 size = self._record_size(i, r)
             else:
                 fdt = ()
@@ -529,8 +692,7 @@ def _file_name(tab: PcLnTab, f: Func, fileno: int | None) -> str | None:
             off = tab.filetab + rel
     except struct.error:
         return None
-    z = tab._blob.find(b"\0", off)
-    return tab._blob[off:z].decode("utf-8", "replace") if z > off else None
+    return tab.cstring(off)
 
 
 def first_file(tab: PcLnTab, f: Func) -> str | None:

@@ -48,6 +48,8 @@ _GO_GENERATED = ("go.shape.", "go.builtin.", "go.info.", "go.cuinfo.", "go.map."
                  "go.track.", "go.loc.", "go.range.", "go.debuglines.", "go.constinfo.", "go.weak.")
 _BUILDINFO = {"runtime.modinfo.str", "runtime.buildVersion.str"}
 
+#: first characters of every name rule 1 handles (one ``startswith`` screens the rest out)
+_GENERATED_HEADS = ("go:", "go.", "type:", "type.", "$", "runtime.gcbits.")
 #: pseudo packages (not import paths); all roll up to the module class "generated"
 PSEUDO_PREFIX = "<"
 
@@ -105,29 +107,39 @@ def symbol_package(name: str) -> str | None:
     generated names, or None for names without a package (assembly stubs, C names)."""
     if not name:
         return None
-    c = name[0]
-    if c in "gtr$":
-        for pre, pkg in _PREFIXES:
-            if name.startswith(pre):
-                return pkg
-        if name.startswith(("go:itab.", "go.itab.")):
-            rest = name[8:]
-            cut = _top_level_comma(rest)
-            return type_package(rest[:cut] if cut >= 0 else rest)
-        for pre in ("type:.eq.", "type..eq.", "type:.hash.", "type..hash."):
-            if name.startswith(pre):
-                return type_package(name[len(pre):])
-        if name.startswith(("type:", "type.")):
-            return "<types>"
-        if name.startswith("go:"):
-            return "<generated>"
-        if name.startswith("go."):
-            first = name.split("/", 1)[0]
-            if "/" not in name or name.startswith(_GO_GENERATED) or not _is_domain(first):
-                return "<generated>"
-    if name in _BUILDINFO:
+    if name.startswith(_GENERATED_HEADS):
+        special = _special(name)
+        if special is not False:
+            return special
+    elif name in _BUILDINFO:
         return "<buildinfo>"
-    return _core(name)
+    if "[" in name or "%" in name:
+        return _core(name)
+    dot = name.find(".", name.rfind("/") + 1)
+    return name[:dot] if dot > 0 else None
+
+
+def _special(name: str) -> str | None | bool:
+    """The package of a generated name (rule 1), or False when ``name`` is not one."""
+    for pre, pkg in _PREFIXES:
+        if name.startswith(pre):
+            return pkg
+    if name.startswith(("go:itab.", "go.itab.")):
+        rest = name[8:]
+        cut = _top_level_comma(rest)
+        return type_package(rest[:cut] if cut >= 0 else rest)
+    for pre in ("type:.eq.", "type..eq.", "type:.hash.", "type..hash."):
+        if name.startswith(pre):
+            return type_package(name[len(pre):])
+    if name.startswith(("type:", "type.")):
+        return "<types>"
+    if name.startswith("go:"):
+        return "<generated>"
+    if name.startswith("go."):
+        first = name.split("/", 1)[0]
+        if "/" not in name or name.startswith(_GO_GENERATED) or not _is_domain(first):
+            return "<generated>"
+    return False
 
 
 def _is_domain(elem: str) -> bool:

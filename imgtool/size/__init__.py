@@ -8,10 +8,12 @@ Library entry points (the CLI ``imgtool size`` is a thin shell over
 * :func:`load_base` ``(path) -> dict``: a diff base, from an ELF or a saved JSON document.
 
 Modules, each importing only those before it: :mod:`.packages` (name and module rules),
+:mod:`.stripped` (a stripped ELF's data from the runtime's tables and code references),
 :mod:`.engine` (attribution), :mod:`.views` (tables, JSON, diff), :mod:`.regions`
 (memory-region usage and checks), :mod:`.budget` (limits), :mod:`.render` (text/CSV),
-:mod:`.html`, :mod:`.why` (``--why PKG``: a shortest chain of direct calls to a
-package), :mod:`.report` (the pipeline: analysis, regions, budget, diff, rendering).
+:mod:`.html` (the treemap page), :mod:`.why` (``imgtool size why ELF PKG``: a shortest
+chain of direct calls to a package), :mod:`.report` (the pipeline: analysis, regions,
+budget, diff, rendering).
 """
 
 from __future__ import annotations

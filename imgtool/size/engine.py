@@ -26,6 +26,7 @@ Where labels come from, per section class:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from formats.elf import PF_W, ElfFile, Section
 from formats.errors import FormatError
@@ -47,14 +48,16 @@ _SECTION_PKG = {".typelink": "<types>", ".itablink": "<itabs>", ".go.buildinfo":
 CATEGORIES = ("text", "rodata", "pclntab", "data", "bss")
 
 
-@dataclass(frozen=True)
-class Piece:
-    """``size`` bytes of ``section`` labelled ``symbol`` in ``package``."""
+class Piece(NamedTuple):
+    """``size`` bytes of ``section`` labelled ``symbol`` in ``package``; ``estimate`` is
+    True when the label was inferred (a stripped ELF's data, from code references and the
+    runtime's tables) rather than read from a symbol or the pclntab."""
 
     section: str
     symbol: str
     package: str
     size: int
+    estimate: bool = False
 
 
 @dataclass
@@ -77,8 +80,9 @@ class SizeReport:
     :class:`SectionInfo` (NULL section excluded); ``extra_file`` are file bytes outside
     every section (headers, padding); ``memory_extra`` and ``flash_extra`` the segment
     padding and flat-image gaps; ``pclntab_parts`` the ``--by pclntab`` rows (name ->
-    bytes, summing to ``.gopclntab``); ``functions`` entry -> (name, package) from the
-    pclntab; ``errors`` problems reported instead of raised (a malformed pclntab)."""
+    bytes, summing to ``.gopclntab``); ``function_pkgs`` the package of each pclntab function; ``estimated``
+    whether some pieces are estimates (:attr:`Piece.estimate`); ``errors`` problems
+    reported instead of raised (a malformed pclntab)."""
 
     source: str | None
     file_size: int
@@ -94,6 +98,13 @@ class SizeReport:
     modules: ModuleMap
     errors: list[str]
     pclntab_version: str | None = None
+    function_pkgs: list[str] = field(default_factory=list)
+    estimated: bool = False
+    memo: dict = field(default_factory=dict, repr=False, compare=False)  # views' per-report cache
+
+    def function_packages(self) -> set[str]:
+        """The packages of the pclntab's functions (pseudo packages included)."""
+        return set(self.function_pkgs)
 
 
 def _category(sec: Section, pcln_index: int | None) -> str:
@@ -118,16 +129,21 @@ def analyze(elf: ElfFile) -> SizeReport:
         FormatError: only for a malformed build information section.
     """
     errors: list[str] = []
-    tables = None
+    tables = tab = cols = None
     try:
         from formats.go.moduledata import locate
 
         tables = locate(elf)
-        funcs = tables.pclntab.funcs
-        tables.pclntab.extents()
+        tab = tables.pclntab
+        tab.extents()
+        cols = tab.columns()
+        if cols is not None:
+            tab.charges()
+        else:
+            tab.funcs
     except FormatError as exc:
         errors.append(str(exc))
-        tables, funcs = None, []
+        tables = tab = cols = None
     try:
         info = parse_buildinfo(elf)
     except FormatError as exc:
@@ -150,28 +166,24 @@ def analyze(elf: ElfFile) -> SizeReport:
         by_sec.setdefault(s.shndx, []).append(s)
     sym_at = {s.value: s for s in syms if s.type == "FUNC"}
 
-    fnames: dict[int, tuple[str, str]] = {}  # entry -> (name, package)
-    tab = tables.pclntab if tables else None
-    for f in funcs:
-        s = sym_at.get(f.entry)
-        name = s.name if s is not None else f.name
-        pkg = symbol_package(name)
-        if pkg is None:
-            from formats.go.pclntab import first_file
-
-            pkg = package_from_file(first_file(tab, f) or "") or "<asm>"
-        fnames[f.entry] = (name, pkg)
-
+    fl = _FuncList(tab, cols) if tab is not None else None
+    if fl is not None:
+        fl.label(sym_at)
     funcdata_ranges = []
     pclntab_parts: dict[str, int] = {}
     for idx, si in sections.items():
         sec = si.section
-        if si.category == "text" and funcs:
-            si.pieces = _text_pieces(elf, sec, funcs, fnames, sym_at, by_sec.get(idx, []))
+        if si.category == "text" and fl is not None and fl.entries:
+            si.pieces = _text_pieces(elf, sec, fl, sym_at)
         elif si.category == "pclntab" and tab is not None:
-            si.pieces, pclntab_parts = _pclntab_pieces(sec.name, tab, funcs, fnames)
+            si.pieces, pclntab_parts = _pclntab_pieces(sec.name, tab, fl)
     if tab is not None and not tab.go126 and tables.gofunc is not None:
-        funcdata_ranges = _old_funcdata(elf, tab, funcs, fnames, tables.gofunc, syms)
+        funcdata_ranges = _old_funcdata(elf, tab, tab.funcs, fl.labels, tables.gofunc, syms)
+    if not syms and fl is not None:  # stripped: the runtime's tables and code references
+        from imgtool.size.stripped import estimate_ranges
+
+        funcdata_ranges = funcdata_ranges + estimate_ranges(elf, tables, fl.entries, fl.pkgs, fl.fnames,
+                                                            info.go_release if info else None)
     for idx, si in sections.items():
         if si.pieces or si.section.size == 0:
             continue
@@ -188,98 +200,123 @@ def analyze(elf: ElfFile) -> SizeReport:
     flash_extra, flash_size = _flash_extra(elf)
     return SizeReport(elf.source, len(elf.data), elf.arch, info.go_version if info else None, sections, extra_file,
                       memory_extra, flash_extra, flash_size, memory_size, pclntab_parts, mods, errors,
-                      tab.version if tab else None)
+                      tab.version if tab else None, fl.pkgs if fl is not None else [],
+                      any(r[4] for r in funcdata_ranges if len(r) > 4))
 
 
 def _pad_or_unknown(data, section: str, size: int, label: str | None = None) -> Piece:
     if label:
         return Piece(section, label, symbol_package(label) or "<asm>", size)
-    if size < 64 and not any(data):
+    if size < 64 and data == bytes(len(data)):
         return Piece(section, "[padding]", PAD, size)
     return Piece(section, f"[{section}]", _SECTION_PKG.get(section, UNKNOWN), size)
 
 
-def _text_pieces(elf, sec, funcs, fnames, sym_at, secsyms) -> list[Piece]:
+class _FuncList:
+    """The pclntab's functions as parallel lists in table order: ``entries``, ``ends``,
+    ``own`` (pclntab bytes, 1.16+) and, after :meth:`label`, ``fnames`` and ``pkgs``; from
+    the one-pass walk's columns (1.16+) or the ``Func`` objects (1.2)."""
+
+    def __init__(self, tab, cols) -> None:
+        self.tab = tab
+        if cols is not None:
+            from formats.go import pclnwalk as w
+
+            self.entries = cols[w.ENTRY::w.NCOL].tolist()
+            self.ends = cols[w.END::w.NCOL].tolist()
+            self.own = cols[w.OWN::w.NCOL].tolist()
+        else:
+            funcs = tab.funcs
+            self.entries = [f.entry for f in funcs]
+            self.ends = [f.end for f in funcs]
+            self.own = None
+        self.fnames: list[str] = []
+        self.pkgs: list[str] = []
+
+    def label(self, sym_at) -> None:
+        """Name (the symbol's, when one starts at the entry; else the pclntab's) and
+        package of every function."""
+        from formats.go.pclntab import first_file
+
+        tab, fnames, pkgs = self.tab, self.fnames, self.pkgs
+        names = None
+        for i, entry in enumerate(self.entries):
+            s = sym_at.get(entry)
+            if s is not None:
+                name = s.name
+            else:
+                if names is None:
+                    names = tab.names()
+                name = names[i]
+            pkg = symbol_package(name)
+            if pkg is None:
+                pkg = package_from_file(first_file(tab, tab.func(i)) or "") or "<asm>"
+            fnames.append(name)
+            pkgs.append(pkg)
+
+    @property
+    def labels(self) -> dict[int, tuple[str, str]]:
+        """entry -> (name, package)."""
+        return {e: (n, p) for e, n, p in zip(self.entries, self.fnames, self.pkgs)}
+
+
+def _text_pieces(elf, sec, fl: _FuncList, sym_at) -> list[Piece]:
     lo, hi = sec.addr, sec.addr + sec.size
     data = elf.section_data(sec)
     out: list[Piece] = []
+    append = out.append
     pos = lo
     name_sec = sec.name
-    for f in funcs:
-        a, b = max(f.entry, pos), min(f.end, hi)
+    for entry, end, name, pkg in zip(fl.entries, fl.ends, fl.fnames, fl.pkgs):
+        a, b = max(entry, pos), min(end, hi)
         if b <= a:
             continue
         if a > pos:
-            out.append(_pad_or_unknown(data[pos - lo:a - lo], name_sec, a - pos))
-        name, pkg = fnames[f.entry]
-        s = sym_at.get(f.entry)
+            append(_pad_or_unknown(data[pos - lo:a - lo], name_sec, a - pos))
+        s = sym_at.get(entry)
         own = b - a
-        if s is not None and 0 < s.size < own and a == f.entry:
-            out.append(Piece(name_sec, name, pkg, s.size))
-            out.append(Piece(name_sec, "[padding]", PAD, own - s.size))
+        if s is not None and 0 < s.size < own and a == entry:
+            append(Piece(name_sec, name, pkg, s.size))
+            append(Piece(name_sec, "[padding]", PAD, own - s.size))
         else:
-            out.append(Piece(name_sec, name, pkg, own))
+            append(Piece(name_sec, name, pkg, own))
         pos = b
     if pos < hi:
-        out.append(_pad_or_unknown(data[pos - lo:], name_sec, hi - pos))
+        append(_pad_or_unknown(data[pos - lo:], name_sec, hi - pos))
     return out
 
 
-def _pclntab_pieces(secname, tab, funcs, fnames):
+def _pclntab_pieces(secname, tab, fl: _FuncList):
     """Per-function own pclntab bytes and shared rows; part totals for ``--by pclntab``."""
-    own: dict[int, int] = {}
     parts: dict[str, int] = {}
-    extents = tab.extents()
-    ext = {x.name: x for x in extents}
-    for x in extents:
+    for x in tab.extents():
         parts[x.name] = parts.get(x.name, 0) + x.size
-
-    def charge(part: str, func_entry: int, n: int) -> None:
-        own[func_entry] = own.get(func_entry, 0) + n
-        parts[part + " (own)"] = parts.get(part + " (own)", 0) + n
-        parts[part] -= n
-
-    # names: the first function at a name offset owns the name (incl. NUL)
-    if tab.version != "1.2":
-        seen = set()
-        blob, base, lim = tab._blob, tab.funcnametab, tab.cutab
-        for f in funcs:
-            if f.nameoff in seen:
-                continue
-            seen.add(f.nameoff)
-            z = blob.find(b"\0", base + f.nameoff, lim)
-            charge("funcnametab", f.entry, z + 1 - base - f.nameoff)
-        # pc tables used by exactly one function
-        lens = tab.pctab_lengths()
-        users: dict[int, int] = {}
-        for f in funcs:
-            for t in {f.pcsp, f.pcfile, f.pcln, *f.pcdata}:
-                if t:
-                    users[t] = users.get(t, 0) + 1
-        for f in funcs:
-            for t in {f.pcsp, f.pcfile, f.pcln, *f.pcdata}:
-                if t and users[t] == 1:
-                    charge("pctab", f.entry, lens[t])
-    iw = tab._idx_width
-    for f in funcs:
-        charge("functab", f.entry, 2 * iw)
-        charge("_func" if tab.version != "1.2" else "funcs", f.entry, f.record_size)
-    if tab.go126 and "funcdata" in ext:
-        fd_users: dict[int, set] = {}
-        for f in funcs:
-            for o in f.funcdata:
-                if o is not None:
-                    fd_users.setdefault(o, set()).add(f.entry)
-        lens = tab.table_ranges(fd_users, ext["funcdata"].size)
-        for o, us in fd_users.items():
-            if len(us) == 1 and o in lens:
-                charge("funcdata", next(iter(us)), lens[o])
     pieces = []
-    for f in funcs:
-        n = own.get(f.entry)
-        if n:
-            name, pkg = fnames[f.entry]
-            pieces.append(Piece(secname, name, pkg, n))
+    if fl.own is not None:  # 1.16+: the walk charged every function (formats.go.pclnwalk)
+        charged = tab.charges()
+        for part in ("funcnametab", "pctab", "functab", "_func", "funcdata"):
+            n = charged[part]
+            if n and part in parts:
+                parts[part + " (own)"] = n
+                parts[part] -= n
+        for n, name, pkg in zip(fl.own, fl.fnames, fl.pkgs):
+            if n:
+                pieces.append(Piece(secname, name, pkg, n))
+    else:  # 1.2: one blob; functab slots and records only
+        iw = tab._idx_width
+        own: dict[int, int] = {}
+        for f in tab.funcs:
+            own[f.entry] = own.get(f.entry, 0) + 2 * iw + f.record_size
+        tot_f = len(tab.funcs) * 2 * iw
+        tot_r = sum(f.record_size for f in tab.funcs)
+        parts["functab (own)"], parts["functab"] = tot_f, parts["functab"] - tot_f
+        parts["funcs (own)"], parts["funcs"] = tot_r, parts["funcs"] - tot_r
+        labels = fl.labels
+        for f in tab.funcs:
+            n = own.get(f.entry)
+            if n:
+                name, pkg = labels[f.entry]
+                pieces.append(Piece(secname, name, pkg, n))
     for part, n in parts.items():
         if n and not part.endswith("(own)"):
             label = {"padding": "[padding]"}.get(part, f"[pclntab {part}]")
@@ -313,11 +350,11 @@ def _old_funcdata(elf, tab, funcs, fnames, gofunc, syms):
 def _symbol_pieces(elf, sec, secsyms, extra_ranges) -> list[Piece]:
     lo, hi = sec.addr, sec.addr + sec.size
     name = sec.name
-    ranges = [(a, b, s, p) for a, b, s, p in extra_ranges if lo <= a < hi]
+    ranges = [(r[0], r[1], r[2], r[3], r[4] if len(r) > 4 else False) for r in extra_ranges if lo <= r[0] < hi]
     markers = []
     for s in secsyms:
         if s.size > 0:
-            ranges.append((s.value, s.value + s.size, s.name, None))
+            ranges.append((s.value, s.value + s.size, s.name, None, False))
         elif s.name not in _MARKERS and lo <= s.value < hi:
             markers.append((s.value, s.name))
     if not ranges and not markers:
@@ -347,14 +384,14 @@ def _symbol_pieces(elf, sec, secsyms, extra_ranges) -> list[Piece]:
             out.append(_pad_or_unknown(chunk, name, nxt - a, current))
             a = nxt
 
-    for a, b, sym, pkg in ranges:
+    for a, b, sym, pkg, est in ranges:
         b = min(b, hi)
         if b <= pos or a >= hi:
             continue
         if a > pos:
             gap(pos, a)
         a = max(a, pos)
-        out.append(Piece(name, sym, pkg or symbol_package(sym) or "<asm>", b - a))
+        out.append(Piece(name, sym, pkg or symbol_package(sym) or "<asm>", b - a, est))
         pos = b
         current = None
         while mi < len(markers) and markers[mi][0] < pos:

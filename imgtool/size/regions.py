@@ -31,12 +31,14 @@ Public API::
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from formats.elf import ElfFile
 from formats.go.symbols import package_paths
 from formats.loadimage import loaded_sections
-from imgtool.boards import Board, RamRegion
+
+if TYPE_CHECKING:  # the board profiles are imported only when a board is looked up
+    from imgtool.boards import Board, RamRegion
 
 
 def check_regions(regions: Sequence[RamRegion]) -> None:
@@ -155,15 +157,14 @@ def memory_map(elf: ElfFile, board: Board | None = None, regions: Sequence[RamRe
 
     ``board`` gives its ``[[ram]]`` regions and ``regions`` (the user's, e.g. from
     ``--region``) add to them; both are enforced. With neither, the board is detected
-    from the TamaGo board package in the ELF (as ``imx build`` does, from the symbol
-    table, plus ``packages``: e.g. the pclntab's packages of a stripped ELF) and the
+    from the TamaGo board package in the ELF (as ``imx build`` does: from ``packages``,
+    e.g. the packages of the pclntab's functions, else the symbol table) and the
     result is a report only (``enforced`` False); None when no single board is found.
 
     Raises:
         InputError: overlapping regions or a name given twice (names where the regions
             came from).
     """
-    from imgtool.boards import detect_board
     from imgtool.errors import InputError
 
     chosen: list[RamRegion] = []
@@ -175,8 +176,13 @@ def memory_map(elf: ElfFile, board: Board | None = None, regions: Sequence[RamRe
         chosen += regions
         origin.append("--region")
     if board is None and not regions:
+        pkgs = set(packages) or set(package_paths(elf))
+        if not any("/board/" in p for p in pkgs):  # every board profile names a .../board/... package
+            return None
+        from imgtool.boards import detect_board
+
         try:
-            b = detect_board({*package_paths(elf), *packages}, elf.text_start)
+            b = detect_board(pkgs, elf.text_start)
         except InputError:  # ambiguous: a report is optional, so say nothing
             b = None
         if b is None:

@@ -2,7 +2,9 @@
 
 Text output is a fixed-width table of the top N rows plus a ``(other N rows)`` line, a
 ``<unknown>`` line when the unknown row fell outside the top N (it is always shown), and
-a ``total`` line whose columns equal the totals of the whole image.
+a ``total`` line whose columns equal the totals of the whole image. Names longer than
+a column are shortened in the middle (:func:`short_names`: never so that two rows look
+alike); CSV, JSON and HTML keep them whole.
 """
 
 from __future__ import annotations
@@ -23,14 +25,70 @@ def human(n: int) -> str:
     return f"{n / (1 << 20):.2f}M"
 
 
+ELLIPSIS = "\u2026"
+
+
+def shorten(name: str, width: int) -> str:
+    """``name`` in at most ``width`` characters, shortened in the middle: whole path
+    elements are dropped after the first (``github.com/…/f4-discovery/board/leds``), else
+    characters (``crypto/internal/fips…/nistec.p256Table``)."""
+    if len(name) <= width:
+        return name
+    parts = name.split("/")
+    if len(parts) > 2:
+        head = parts[0] + "/" + ELLIPSIS
+        tail = ""
+        for p in reversed(parts[1:]):
+            cand = "/" + p + tail
+            if len(head) + len(cand) > width:
+                break
+            tail = cand
+        if tail:
+            return head + tail
+    return _cut(name, width, (width - 1) // 2)
+
+
+def _cut(name: str, width: int, keep_head: int) -> str:
+    return name[:keep_head] + ELLIPSIS + name[len(name) - (width - 1 - keep_head):]
+
+
+def short_names(names, width: int) -> dict[str, str]:
+    """Each of ``names`` (distinct) shortened to ``width`` characters so that no two of
+    them look alike: a group that :func:`shorten` makes equal is cut elsewhere, at a
+    split that keeps them apart (a window around their first difference if none does)."""
+    out = {n: shorten(n, width) for n in names}
+    by_short: dict[str, list[str]] = {}
+    for n, sh in out.items():
+        by_short.setdefault(sh, []).append(n)
+    taken = set(out.values())
+    for sh, group in by_short.items():
+        if len(group) < 2:
+            continue
+        for k in range(width - 2, 0, -1):  # keep more and more of the tail
+            cand = {n: _cut(n, width, k) if len(n) > width else n for n in group}
+            vals = set(cand.values())
+            if len(vals) == len(group) and not (vals - {sh}) & (taken - {sh}):
+                break
+        else:
+            cand = {}
+            for n in group:
+                d = next((i for i, c in enumerate(n) if any(i >= len(m) or m[i] != c for m in group if m != n)), 0)
+                start = max(0, min(d - width // 3, len(n) - (width - 2)))
+                cand[n] = ELLIPSIS + n[start:start + width - 2] + ELLIPSIS
+        out.update(cand)
+        taken |= set(cand.values())
+    return out
+
+
 def text_table(rows: list[dict], totals: dict, *, top: int, by: str, header: str = "", exact: bool = False) -> str:
     fmt = str if exact else human
     out = [header] if header else []
     if by in ("file", "pclntab"):
         col = "file" if by == "file" else "pclntab"
         out.append(f"{'#':>4}  {by:<48} {'bytes':>10} {'%':>6}")
+        names = short_names([r["name"] for r in rows[:top]], 48)
         for i, r in enumerate(rows[:top], 1):
-            out.append(f"{i:>4}  {r['name'][:48]:<48} {fmt(r[col]):>10} {r['percent']:>5.1f}%")
+            out.append(f"{i:>4}  {names[r['name']]:<48} {fmt(r[col]):>10} {r['percent']:>5.1f}%")
         rest = rows[top:]
         if rest:
             out.append(f"{'':>4}  {f'({len(rest)} more rows)':<48} {fmt(sum(r[col] for r in rest)):>10}")
@@ -41,8 +99,9 @@ def text_table(rows: list[dict], totals: dict, *, top: int, by: str, header: str
     shown = rows[:top]
     if by == "package" and not any(r["name"] == "<unknown>" for r in shown):
         shown += [r for r in rows if r["name"] == "<unknown>"]
+    names = short_names([_mark(r) for r in shown], w)
     for i, r in enumerate(shown, 1):
-        out.append(f"{i:>4}  {r['name'][:w]:<{w}} " + " ".join(f"{fmt(r[c]):>9}" for c in COLUMNS)
+        out.append(f"{i:>4}  {names[_mark(r)]:<{w}} " + " ".join(f"{fmt(r[c]):>9}" for c in COLUMNS)
                    + f" {r['percent']:>5.1f}%")
     rest = [r for r in rows if r not in shown]
     if rest:
@@ -52,9 +111,16 @@ def text_table(rows: list[dict], totals: dict, *, top: int, by: str, header: str
     return "\n".join(out) + "\n"
 
 
+def _mark(row: dict) -> str:
+    """A row's name, with ``~`` in front when some of its bytes are labelled by estimate."""
+    return ("~" if row.get("estimate") else "") + row["name"]
+
+
 def csv_table(rows: list[dict]) -> str:
-    """All rows as CSV with a header line; sizes in bytes."""
-    cols = ["name", "kind", "class", "flash", "ram", "text", "rodata", "pclntab", "data", "bss", "mem", "file", "percent"]
+    """All rows as CSV with a header line; sizes in bytes; ``estimate`` (bytes labelled
+    by estimate, stripped ELFs) is empty when the report has no estimates."""
+    cols = ["name", "kind", "class", "flash", "ram", "text", "rodata", "pclntab", "data", "bss", "mem", "file", "percent",
+            "estimate"]
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
     w.writeheader()
@@ -69,8 +135,9 @@ def diff_table(sections: dict[str, list[dict]], top: int) -> str:
         grow = sum(r["delta"] for r in rows)
         out.append(f"{kind}: {'+' if grow >= 0 else ''}{grow} bytes")
         out.append(f"  {'name':<56} {'base':>10} {'new':>10} {'delta':>10}")
+        names = short_names([r["name"] for r in rows[:top]], 56)
         for r in rows[:top]:
-            out.append(f"  {r['name'][:56]:<56} {r['base']:>10} {r['new']:>10} {r['delta']:>+10}")
+            out.append(f"  {names[r['name']]:<56} {r['base']:>10} {r['new']:>10} {r['delta']:>+10}")
         if len(rows) > top:
             out.append(f"  ({len(rows) - top} more changed)")
         out.append("")

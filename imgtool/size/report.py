@@ -4,7 +4,7 @@ what failed.
 :func:`size_report` reads and analyses the ELF (:mod:`.engine`), maps it onto the memory
 regions (:mod:`.regions`), checks the budget (:mod:`.budget`), compares with a diff base
 and renders the chosen format (:mod:`.render`, :mod:`.html`); :func:`why_report` does
-the same for ``--why PKG`` (:mod:`.why`). The CLI prints the result and exits 1 when
+the same for ``imgtool size why ELF PKG`` (:mod:`.why`). The CLI prints the result and exits 1 when
 :attr:`SizeOutput.failures` is not empty.
 """
 
@@ -71,18 +71,26 @@ def size_report(
         FormatError: not a valid ELF.
     """
     from imgtool.size import analyze_file, document, load_base, views
-    from imgtool.size.budget import check_budget
     from imgtool.size.regions import memory_map
 
     elf, rep = analyze_file(path)
-    usage = memory_map(elf, board, regions, {p.package for si in rep.sections.values() for p in si.pieces})
-    doc = document(rep, usage)
-    doc["image_sizes"] = _image_sizes(elf)
-    budget_rows = check_budget(doc, list(budget)) if budget else []
+    usage = memory_map(elf, board, regions, rep.function_packages())
+    sizes = _image_sizes(elf)
+    del elf  # the report holds what the renderers need; free the file's bytes and symbols
+    # each table is computed only when it is shown: the JSON document (all tables) for
+    # JSON, a diff or a budget; the one table of --by otherwise
+    doc = document(rep, usage) if fmt == "json" or base is not None or budget else None
+    if doc is not None:
+        doc["image_sizes"] = sizes
+    budget_rows = []
+    if budget:
+        from imgtool.size.budget import check_budget
+
+        budget_rows = check_budget(doc, list(budget))
     if base is not None:
         text = _diff_text(doc, load_base(base), f"{path} vs {base}", fmt, top)
     elif fmt == "json":
-        text = json.dumps(doc, indent=1) + "\n"
+        text = views.dumps(doc)
     elif fmt == "html":
         from imgtool.size.html import render_html
 
@@ -92,7 +100,8 @@ def size_report(
         if fmt == "csv":
             text = render.csv_table(rows)
         else:
-            text = _text(path, rep, doc, rows, usage, top=top, by=by, exact=exact)
+            text = _text(path, rep, doc["totals"] if doc else views.totals(rep), sizes, rows, usage, top=top,
+                         by=by, exact=exact)
     return _checks(text, usage, budget_rows)
 
 
@@ -109,13 +118,20 @@ def _diff_text(doc: dict, base: dict, title: str, fmt: str, top: int) -> str:
             + render.diff_table(parts, top))
 
 
-def _text(path, rep, doc: dict, rows: list[dict], usage: dict | None, *, top: int, by: str, exact: bool) -> str:
-    t = doc["totals"]
+def _text(path, rep, t: dict, sizes: dict, rows: list[dict], usage: dict | None, *, top: int, by: str,
+          exact: bool) -> str:
+    from imgtool.size import views
+
     head = (f"{path}: {rep.arch}, {rep.go_version or 'Go version unknown'}, pclntab {rep.pclntab_version or 'none'}; "
             f"file {t['file']}, flash image {t['flash_image']}, memory {t['memory']}, "
             f"flash {t['flash']}, ram {t['ram']}, unknown {t['unknown']} bytes")
+    big = views.ram_hog(rep, t)
+    if big is not None:
+        head += f"; {100.0 * big['size'] / t['ram']:.1f}% of the RAM is {big['symbol']} ({big['size']} bytes)"
+    if rep.estimated:
+        head += f"; ~ {t['estimate']} bytes labelled by estimate (stripped: code references, runtime tables)"
     text = render.text_table(rows, t, top=top, by=by, header=head, exact=exact)
-    text += _image_sizes_line(doc["image_sizes"], rep.arch) + "\n"
+    text += _image_sizes_line(sizes, rep.arch) + "\n"
     for e in rep.errors:
         text += f"error: {e}\n"
     if usage is not None:
@@ -157,7 +173,7 @@ def _checks(text: str, usage: dict | None, budget_rows: list[dict]) -> SizeOutpu
 
 
 def why_report(path: str | os.PathLike[str], package: str, fmt: str = "text") -> str:
-    """``--why PKG``: a shortest chain of direct calls to ``package``, as text or JSON
+    """``imgtool size why ELF PKG``: a shortest chain of direct calls to ``package``, as text or JSON
     (:mod:`imgtool.size.why`).
 
     Raises:

@@ -5,7 +5,9 @@ A table row is a dict: ``name``, ``kind`` (package, module, section, segment, sy
 file, pclntab), ``class`` (module class, when known), and byte counts ``flash``, ``ram``,
 ``text``, ``rodata``, ``pclntab``, ``data``, ``bss``, ``mem`` (bytes of the loaded
 memory image: the sum of the five categories), ``file`` (bytes of the ELF file) and
-``percent`` (of the memory image; of the file for ``--by file``).
+``percent`` (of the memory image; of the file for ``--by file``); for a stripped ELF
+whose data was attributed by estimate (:mod:`imgtool.size.stripped`) also ``estimate``
+(bytes of the memory image in the row labelled by estimate).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from imgtool.size.engine import CATEGORIES, UNKNOWN, Piece, SizeReport
 SCHEMA = "imgtool-size/1"
 BY = ("package", "module", "section", "segment", "symbol", "file", "pclntab")
 _COLS = ("flash", "ram", *CATEGORIES, "mem", "file")
+_KEY_FIELD = {"package": 2, "symbol": 1}  # Piece fields
 
 
 def file_view(r: SizeReport) -> list[Piece]:
@@ -58,45 +61,29 @@ def table(r: SizeReport, by: str = "package", sort: str = "flash") -> list[dict]
         out = [dict(_blank(k, "pclntab"), pclntab=v, mem=v, flash=v, file=v, percent=100.0 * v / tot)
                for k, v in r.pclntab_parts.items()]
         return sorted(out, key=lambda x: -x["mem"])
-    if by == "file":
-        for p in file_view(r):
-            key = p.section
-            if p.section in ("[file]",):
-                key = p.symbol
-            row = rows.setdefault(key, _blank(key, "file"))
-            row["file"] += p.size
+    if by == "file":  # a section's pieces sum to its size: one row update per section
+        for key, n in [(p.symbol, p.size) for p in r.extra_file] + \
+                [(si.section.name, si.section.size) for si in r.sections.values() if si.section.file_size]:
+            row = rows.get(key)
+            if row is None:
+                row = rows[key] = _blank(key, "file")
+            row["file"] += n
         tot = r.file_size or 1
         for row in rows.values():
             row["percent"] = 100.0 * row["file"] / tot
         return sorted(rows.values(), key=lambda x: -x["file"])
-    for si in r.sections.values():
-        cat = si.category
-        seg = f"LOAD#{si.segment}" if si.segment is not None else "[not loaded]"
-        for p in si.pieces:
-            if by == "package":
-                key = p.package
-            elif by == "module":
-                key = r.modules.module(p.package).path
-            elif by == "section":
-                key = p.section
-            elif by == "segment":
-                key = seg
-            else:
-                key = p.symbol
+    if by == "module":  # the package rows summed per module (a module's class is its packages')
+        for prow in _group(r, "package").values():
+            key = r.modules.module(prow["name"]).path
             row = rows.get(key)
             if row is None:
-                row = rows[key] = _blank(key, by)
-                if by in ("package", "module", "symbol"):
-                    row["class"] = r.modules.module(p.package).cls
-                    if by == "symbol":
-                        row["package"] = p.package
-            n = p.size
-            row["file"] += n if si.section.file_size else 0
-            if cat in CATEGORIES:
-                row[cat] += n
-                row["mem"] += n
-                row["flash"] += n if si.flash else 0
-                row["ram"] += n if si.ram else 0
+                row = rows[key] = dict(_blank(key, "module"), **{"class": prow["class"]})
+                if r.estimated:
+                    row["estimate"] = 0
+            for c in _COLS + (("estimate",) if r.estimated else ()):
+                row[c] += prow[c]
+    else:
+        rows = _group(r, by)
     if by == "segment":
         for p in r.memory_extra:
             row = rows.setdefault(p.section.strip("[]"), _blank(p.section.strip("[]"), "segment"))
@@ -107,6 +94,67 @@ def table(r: SizeReport, by: str = "package", sort: str = "flash") -> list[dict]
     for row in rows.values():
         row["percent"] = 100.0 * row[sort] / tot
     return sorted(rows.values(), key=lambda x: (-x[sort], -x["mem"], -x["file"], x["name"]))
+
+
+def _group(r: SizeReport, by: str) -> dict[str, dict]:
+    """Unsorted rows of :func:`table` by package, symbol, section or segment (no percent;
+    fresh dicts, the package grouping computed once per report)."""
+    if by == "package":
+        rows = r.memo.get("package")
+        if rows is None:
+            rows = r.memo["package"] = _group_pieces(r, by)
+        return {k: dict(v) for k, v in rows.items()}
+    return _group_pieces(r, by)
+
+
+def _group_pieces(r: SizeReport, by: str) -> dict[str, dict]:
+    rows: dict[str, dict] = {}
+    ki = _KEY_FIELD.get(by)
+    for si in r.sections.values():
+        cat = si.category
+        # sum the section's pieces per key first (first piece's package kept), then add
+        # the sums to the rows: one row update per key and section; a section or segment
+        # row takes the section's size (its pieces sum to it)
+        sums: dict[str, list] = {}
+        if ki is None:
+            if si.pieces:
+                key = si.section.name if by == "section" else \
+                    f"LOAD#{si.segment}" if si.segment is not None else "[not loaded]"
+                est = sum(p.size for p in si.pieces if p.estimate) if r.estimated else 0
+                sums[key] = [si.section.size, si.pieces[0].package, est]
+        else:
+            for p in si.pieces:
+                key = p[ki]
+                e = sums.get(key)
+                if e is None:
+                    e = sums[key] = [p.size, p.package, 0]
+                else:
+                    e[0] += p.size
+                if p.estimate:
+                    e[2] += p.size
+        in_file, counted = bool(si.section.file_size), cat in CATEGORIES
+        for key, (n, pkg, est) in sums.items():
+            row = rows.get(key)
+            if row is None:
+                row = rows[key] = _blank(key, by)
+                if by in ("package", "symbol"):
+                    row["class"] = r.modules.module(pkg).cls
+                    if by == "symbol":
+                        row["package"] = pkg
+                if r.estimated:
+                    row["estimate"] = 0
+            if est and counted:
+                row["estimate"] += est
+            if in_file:
+                row["file"] += n
+            if counted:
+                row[cat] += n
+                row["mem"] += n
+                if si.flash:
+                    row["flash"] += n
+                if si.ram:
+                    row["ram"] += n
+    return rows
 
 
 def totals(r: SizeReport) -> dict:
@@ -121,7 +169,128 @@ def totals(r: SizeReport) -> dict:
             t["ram"] += n if si.ram else 0
     t.update(file=r.file_size, flash_image=r.flash_image_size, memory=r.memory_size)
     t["unknown"] = sum(p.size for si in r.sections.values() for p in si.pieces if p.package == UNKNOWN)
+    t["estimate"] = sum(p.size for si in r.sections.values() if si.category in CATEGORIES and r.estimated
+                        for p in si.pieces if p.estimate)
     return t
+
+
+def ram_hog(r: SizeReport, t: dict | None = None) -> dict | None:
+    """The one piece (``symbol``, ``package``, ``size`` in bytes) that holds more than
+    half of the RAM (``ram`` of :func:`totals`), or None: a Go 1.26 program's
+    ``crypto/internal/fips140/drbg.memory`` is 32 MiB of its 32.4 MiB."""
+    ram = (t or totals(r))["ram"]
+    best = None
+    for si in r.sections.values():
+        if si.ram and si.category in CATEGORIES and si.section.size * 2 > ram:
+            for p in si.pieces:
+                if best is None or p.size > best.size:
+                    best = p
+    if best is None or best.size * 2 <= ram:
+        return None
+    return {"symbol": best.symbol, "package": best.package, "size": best.size}
+
+
+def symbol_rows(r: SizeReport) -> list[dict]:
+    """The JSON ``symbols`` list: per symbol of the memory image ``name``, ``package`` (of
+    its first piece), ``mem``, ``flash``, ``ram``, ``text``, ``pclntab`` (bytes), in the
+    order of :func:`table` ``(r, "symbol")``; built without the full rows (memory)."""
+    acc: dict[str, list] = {}  # name -> [flash, mem, file, ram, text, pclntab, package]
+    for si in r.sections.values():
+        cat, counted = si.category, si.category in CATEGORIES
+        in_file = bool(si.section.file_size)
+        flash, ram = counted and si.flash, counted and si.ram
+        for p in si.pieces:
+            a = acc.get(p.symbol)
+            if a is None:
+                a = acc[p.symbol] = [0, 0, 0, 0, 0, 0, p.package]
+            n = p.size
+            if in_file:
+                a[2] += n
+            if counted:
+                a[1] += n
+                if flash:
+                    a[0] += n
+                if ram:
+                    a[3] += n
+                if cat == "text":
+                    a[4] += n
+                elif cat == "pclntab":
+                    a[5] += n
+    order = sorted([(-a[0], -a[1], -a[2], name, a) for name, a in acc.items()])  # names are unique keys
+    return [{"name": name, "package": a[6], "mem": a[1], "flash": a[0], "ram": a[3], "text": a[4],
+             "pclntab": a[5]} for _, _, _, name, a in order if a[1]]
+
+
+def dumps(doc) -> str:
+    """``doc`` as the JSON text ``imgtool size --format json`` prints: exactly
+    ``json.dumps(doc, indent=1) + "\\n"``, but each flat dict (scalar values only, as every
+    table row is) is encoded by the C encoder in one call, with the newline and indent as
+    its item separator, instead of the pure-Python indenting encoder value by value."""
+    import json
+
+    out: list[str] = []
+    _dump(doc, 0, out, {}, json.JSONEncoder().encode)
+    out.append("\n")
+    return "".join(out)
+
+
+_SCALARS = frozenset((str, int, float, bool, type(None)))
+
+
+def _flat_encoder(item_separator: str):
+    """``json.JSONEncoder(separators=(item_separator, ": ")).encode``, with the C encoder
+    made once (``JSONEncoder.encode`` makes it again on every call)."""
+    from json import encoder as je
+
+    if je.c_make_encoder is None:  # pragma: no cover - CPython always has _json
+        return je.JSONEncoder(separators=(item_separator, ": ")).encode
+    c = je.c_make_encoder(None, je.JSONEncoder().default, je.encode_basestring_ascii, None, ": ", item_separator,
+                          False, False, True)
+    return lambda o: "".join(c(o, 0))
+
+
+def _dump(o, depth: int, out: list[str], flat: dict, enc) -> None:
+    if isinstance(o, dict):
+        if not o:
+            out.append("{}")
+            return
+        inner = "\n" + " " * (depth + 1)
+        if _SCALARS.issuperset(map(type, o.values())):
+            e = flat.get(depth)
+            if e is None:
+                e = flat[depth] = _flat_encoder("," + inner)
+            s = e(o)
+            out.append("{" + inner + s[1:-1] + "\n" + " " * depth + "}")
+            return
+        out.append("{")
+        first = True
+        for k, v in o.items():
+            out.append(inner if first else "," + inner)
+            first = False
+            out.append((enc(k) if isinstance(k, str) else enc({k: 0})[1:-4]) + ": ")  # keys as json writes them
+            _dump(v, depth + 1, out, flat, enc)
+        out.append("\n" + " " * depth + "}")
+    elif isinstance(o, (list, tuple)):
+        if not o:
+            out.append("[]")
+            return
+        inner = "\n" + " " * (depth + 1)
+        out.append("[")
+        if all(type(v) is dict and v and _SCALARS.issuperset(map(type, v.values())) for v in o):
+            # a table: every row a flat dict, each encoded in one call
+            e = flat.get(depth + 1)
+            if e is None:
+                e = flat[depth + 1] = _flat_encoder(",\n" + " " * (depth + 2))
+            row_end = "\n" + " " * (depth + 1) + "}"
+            head = inner + "{\n" + " " * (depth + 2)
+            out.append(head + ("," + head).join([e(v)[1:-1] + row_end for v in o]))
+        else:
+            for i, v in enumerate(o):
+                out.append(inner if i == 0 else "," + inner)
+                _dump(v, depth + 1, out, flat, enc)
+        out.append("\n" + " " * depth + "]")
+    else:
+        out.append(enc(o))
 
 
 def to_json(r: SizeReport, regions: dict | None = None) -> dict:
@@ -146,9 +315,7 @@ def to_json(r: SizeReport, regions: dict | None = None) -> dict:
         "segments": table(r, "segment"),
         "pclntab": table(r, "pclntab"),
         "file_layout": table(r, "file"),
-        "symbols": [{"name": x["name"], "package": x.get("package"), "mem": x["mem"], "flash": x["flash"],
-                     "ram": x["ram"], "text": x["text"], "pclntab": x["pclntab"]}
-                    for x in table(r, "symbol") if x["mem"]],
+        "symbols": symbol_rows(r),
     }
     if regions is not None:
         doc["regions"] = regions
