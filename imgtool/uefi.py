@@ -151,7 +151,12 @@ def tamago_warnings(elf, app, info) -> list[str]:
     return out
 
 
-def _read_pe(path: str | os.PathLike[str]) -> bytes:
+def read_pe(path: str | os.PathLike[str]) -> bytes:
+    """The bytes of the PE image at ``path``.
+
+    Raises:
+        InputError: unreadable file, or an ELF (with a hint to run ``uefi app`` first).
+    """
     data = read_input(path)
     if data[:4] == b"\x7fELF":
         raise InputError(f"{path}: is an ELF file; make the UEFI image first with 'imgtool uefi app'")
@@ -166,7 +171,7 @@ def sign_file(path: str | os.PathLike[str], signer, *, signing_time: _dt.datetim
         InputError: unreadable file or an ELF. FormatError: not a valid PE image.
         SigningError: the signer fails.
     """
-    return _sign_checked(_read_pe(path), signer, signing_time, str(path))
+    return _sign_checked(read_pe(path), signer, signing_time, str(path))
 
 
 def verify_file(path: str | os.PathLike[str], cert: str | os.PathLike[str] | None = None):
@@ -187,7 +192,7 @@ def verify_file(path: str | os.PathLike[str], cert: str | os.PathLike[str] | Non
     from signing.keys import load_certificate
 
     trusted = load_certificate(cert) if cert else None
-    data = _read_pe(path)
+    data = read_pe(path)
     try:
         return authenticode.verify(data, trusted)
     except FormatError as exc:
