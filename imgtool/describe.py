@@ -13,12 +13,18 @@ from imgtool.output import read_input
 
 
 def describe_file(path: str | os.PathLike[str]) -> dict:
-    """Describe the file at ``path`` (ELF, i.MX boot image, signed i.MX image, PE image).
+    """Describe the file at ``path`` (ELF, i.MX boot image, signed i.MX image, PE image,
+    disk image or tarball).
 
     Raises:
         InputError: unreadable file.
         FormatError: a recognised format that is malformed, or an unrecognised file.
     """
+    from imgtool.diskinfo import describe_disk_file
+
+    disk = describe_disk_file(path)  # disk images and tarballs, through mmap
+    if disk is not None:
+        return disk
     data = read_input(path)
     src = str(path)
     if data[:4] == b"\x7fELF":
@@ -57,6 +63,10 @@ def render_text(desc: dict) -> str:
         return _render_elf(desc)
     if desc.get("format") == "imx":
         return _render_imx(desc)
+    if desc.get("type") in ("disk", "tar"):
+        from imgtool.diskinfo import render_disk
+
+        return render_disk(desc)
     if desc.get("type") == "pe":
         from imgtool.peinfo import render_pe
 

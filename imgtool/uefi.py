@@ -205,6 +205,22 @@ def require_ok(report, path) -> None:
         raise CheckFailed(f"{path}: verification failed: {report.failure}")
 
 
+def verification_lines(report) -> list[str]:
+    """``uefi verify``'s text: one ``OK``/``FAIL`` line per check of ``report`` (a
+    :class:`signing.authenticode.Verification`), and a note when no trusted certificate
+    was given."""
+    lines = [f"{'OK' if ok else 'FAIL':<5} {name}: {detail}" for name, ok, detail in report.checks]
+    if report.ok and not report.trusted:
+        lines.append("note  checked against the embedded signer certificate only (give --cert for the chain)")
+    return lines
+
+
+def report_dict(report, path) -> dict:
+    """``uefi verify --json``: ``{"file", "ok", "trusted", "checks": [{"name", "ok", "detail"}]}``."""
+    return {"file": str(path), "ok": report.ok, "trusted": report.trusted,
+            "checks": [{"name": n, "ok": ok, "detail": d} for n, ok, d in report.checks]}
+
+
 def esp_files(pe: bytes) -> dict[str, bytes]:
     """The files an EFI System Partition needs to boot ``pe`` as removable media: the
     image at ``EFI/BOOT/BOOT<arch>.EFI`` (UEFI 2.10 §3.5.1.1; x86-64 BOOTX64.EFI,
