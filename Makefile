@@ -21,6 +21,7 @@ bench: setup
 	$(VENV)/bin/python bench/bench_crc.py
 	$(VENV)/bin/python bench/bench_tar.py
 	$(VENV)/bin/python bench/bench_uefi.py
+	$(VENV)/bin/python bench/bench_gce.py
 
 clean:
 	rm -rf out build *.egg-info

@@ -49,9 +49,9 @@ def signing_time(option: str | None) -> _dt.datetime | None:
     Raises:
         InputError: a malformed option or SOURCE_DATE_EPOCH.
     """
-    from imgtool.imxsign import parse_signing_time
-
     if option:
+        from imgtool.imxsign import parse_signing_time
+
         return parse_signing_time(option)
     env = os.environ.get("SOURCE_DATE_EPOCH")
     if env:
