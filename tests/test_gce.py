@@ -233,3 +233,15 @@ def test_quiet_in_a_pipe_and_a_progress_bar_on_a_terminal(x86, tmp_path):
     os.close(master)
     assert proc.returncode == 0
     assert "t.tar.gz".encode() in shown and "\u2501".encode() in shown  # rich's bar, on the terminal only
+
+
+def test_the_two_outputs_are_all_or_nothing(x86, tmp_path):
+    """The tarball into a missing folder: exit 2, and the raw disk (written first, to a
+    temporary file) is not left behind either (write_all_atomic)."""
+    out = tmp_path / "c.tar.gz"
+    r = imgtool("gce", "disk", x86["tail"].elf, "-o", tmp_path / "missing" / "c.tar.gz", "--raw",
+                tmp_path / "disk.raw", check=False)
+    assert r.returncode == 2 and "does not exist" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+    r = imgtool("gce", "disk", x86["tail"].elf, "-o", out, "--raw", out, check=False)
+    assert r.returncode == 2 and "--raw" in r.stderr and list(tmp_path.iterdir()) == []

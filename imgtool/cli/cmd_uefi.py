@@ -86,7 +86,7 @@ def uefi_verify_cmd(
 def uefi_esp_cmd(
     image: Path = typer.Argument(..., help="The UEFI application (.efi) to boot."),
     output: Path = typer.Option(..., "-o", "--output", help="The disk image to write, e.g. esp.img."),
-    size: str = typer.Option("64M", "--size", help="Disk size (FAT32 needs at least 34M)."),
+    size: str = typer.Option("64M", "--size", help="Disk size (FAT32: at least 35M with gpt, 33M superfloppy)."),
     layout: str = typer.Option("gpt", "--layout", help="gpt (one EF00 partition) or superfloppy (FAT32 on the whole disk)."),
 ) -> None:
     """Write an ESP disk image with the application as \\EFI\\BOOT\\BOOTX64.EFI (FAT32), reproducible."""
