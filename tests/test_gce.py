@@ -245,3 +245,25 @@ def test_the_two_outputs_are_all_or_nothing(x86, tmp_path):
     assert list(tmp_path.iterdir()) == []
     r = imgtool("gce", "disk", x86["tail"].elf, "-o", out, "--raw", out, check=False)
     assert r.returncode == 2 and "--raw" in r.stderr and list(tmp_path.iterdir()) == []
+
+
+def test_examples_makefile_gce_and_esp_targets(x86, uefi_payloads, tmp_path):
+    """The gce, gce_uefi and esp steps of examples/Makefile, as a project would run them."""
+    import shutil
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    make = [need("make"), "-f", str(root / "examples" / "Makefile"), f"IMGTOOL={sys.executable} -m imgtool"]
+    bios_dir, uefi_dir = tmp_path / "bios", tmp_path / "uefi"
+    bios_dir.mkdir()
+    uefi_dir.mkdir()
+    shutil.copyfile(x86["tail"].elf, bios_dir / "gcp.elf")
+    shutil.copyfile(uefi_payloads["fixed"], uefi_dir / "app.elf")
+    env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
+    r = subprocess.run([*make, "APP=gcp.elf", "gce"], capture_output=True, text=True, cwd=bios_dir, env=env)
+    assert r.returncode == 0 and "gcloud compute images create gcp " in r.stdout, r.stdout + r.stderr
+    assert json.loads(imgtool("info", "--json", bios_dir / "disk.raw").stdout)["bios_boot"]["problems"] == []
+    assert tar.parse((bios_dir / "compressed-image.tar.gz").read_bytes())[0].name == "disk.raw"
+    r = subprocess.run([*make, "APP=app.elf", "gce_uefi", "esp"], capture_output=True, text=True, cwd=uefi_dir, env=env)
+    assert r.returncode == 0 and "UEFI_COMPATIBLE" in r.stdout, r.stdout + r.stderr
+    assert "No problems found" in run(need("sgdisk"), "-v", uefi_dir / "app-esp.img").stdout
