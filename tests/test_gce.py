@@ -267,3 +267,25 @@ def test_examples_makefile_gce_and_esp_targets(x86, uefi_payloads, tmp_path):
     r = subprocess.run([*make, "APP=app.elf", "gce_uefi", "esp"], capture_output=True, text=True, cwd=uefi_dir, env=env)
     assert r.returncode == 0 and "UEFI_COMPATIBLE" in r.stdout, r.stdout + r.stderr
     assert "No problems found" in run(need("sgdisk"), "-v", uefi_dir / "app-esp.img").stdout
+
+
+@pytest.mark.parametrize("path,name", [("out/main.elf", "main"), ("Go_Boot.EFI", "go-boot"), ("2024-app.elf", "img-2024-app"),
+                                       ("x" * 80 + ".elf", "x" * 63), ("__.elf", "img")])
+def test_image_names_follow_the_compute_engine_rule(path, name):
+    import re
+
+    from imgtool.gce import image_name
+
+    assert image_name(path) == name and re.fullmatch(r"[a-z]([-a-z0-9]*[a-z0-9])?", name) and len(name) <= 63
+
+
+def test_disk_size_rounds_up_to_whole_gib():
+    from formats.errors import FormatError
+    from imgtool.gce import disk_size
+
+    assert [disk_size(n, None) for n in (1, GIB, GIB + 1, 5 * GIB - 1)] == [GIB, GIB, 2 * GIB, 5 * GIB]
+    assert disk_size(GIB + 1, 3 * GIB) == 3 * GIB
+    for need, size in ((1, GIB + 512), (2 * GIB, GIB), (1, 0)):
+        with pytest.raises(FormatError) as e:
+            disk_size(need, size)
+        assert e.value.field == "disk size"
