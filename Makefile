@@ -23,6 +23,7 @@ bench: setup
 	$(VENV)/bin/python bench/bench_rpi.py
 	$(VENV)/bin/python bench/bench_uefi.py
 	$(VENV)/bin/python bench/bench_compact.py
+	$(VENV)/bin/python bench/bench_gce.py
 
 clean:
 	rm -rf out build *.egg-info

@@ -14,12 +14,18 @@ from imgtool.output import read_input
 
 def describe_file(path: str | os.PathLike[str]) -> dict:
     """Describe the file at ``path`` (ELF, i.MX boot image, signed i.MX image, PE image,
-    Raspberry Pi kernel.img, SD card image, a raw flat image holding imgtool's BSS-zeroing stub).
+    Raspberry Pi kernel.img, SD card or other disk image (MBR, GPT, FAT), a GCE import tarball, a
+    raw flat image holding imgtool's BSS-zeroing stub).
 
     Raises:
         InputError: unreadable file.
         FormatError: a recognised format that is malformed, or an unrecognised file.
     """
+    from imgtool.diskinfo import describe_disk_file
+
+    disk = describe_disk_file(path)  # disk images and tarballs, through mmap
+    if disk is not None:
+        return disk
     data = read_input(path)
     src = str(path)
     if data[:4] == b"\x7fELF":
@@ -41,7 +47,7 @@ def describe_file(path: str | os.PathLike[str]) -> dict:
         from imgtool.peinfo import describe_pe
 
         return describe_pe(data, src)
-    from imgtool.rpiinfo import describe_rpi  # Raspberry Pi kernel.img, SD card (MBR + FAT)
+    from imgtool.rpiinfo import describe_rpi  # Raspberry Pi kernel.img
     if (rpi := describe_rpi(data, src)) is not None:
         return rpi
     from imgtool.compact import describe_flat
@@ -99,11 +105,15 @@ def render_text(desc: dict) -> str:
                 f"  compact      entry is the {c['stub_size']}-byte BSS-zeroing stub at file offset "
                 f"{_hex(c['stub_offset'])} ({c['variant']}): it zeroes {_ranges(c['bss_ranges'])} ({c['zeroed']} bytes), "
                 f"then jumps to {_hex(c['entry'])}\n")
+    if desc.get("type") in ("disk", "tar"):
+        from imgtool.diskinfo import render_disk
+
+        return render_disk(desc)
     if desc.get("type") == "pe":
         from imgtool.peinfo import render_pe
 
         return render_pe(desc)
-    from imgtool.rpiinfo import render_rpi  # rpi-kernel, sdcard
+    from imgtool.rpiinfo import render_rpi  # rpi-kernel
     if (rpi := render_rpi(desc)) is not None:
         return rpi
     return _render_generic(desc)

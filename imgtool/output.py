@@ -10,9 +10,12 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 from imgtool.errors import InputError
+
+if TYPE_CHECKING:
+    from formats.sparse import SparseImage
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes | Iterable[bytes], mode: int = 0o644) -> None:
@@ -27,13 +30,22 @@ def write_atomic(path: str | os.PathLike[str], data: bytes | Iterable[bytes], mo
     write_all_atomic([(path, data)], mode)
 
 
-def write_all_atomic(outputs: Sequence[tuple[str | os.PathLike[str], bytes | Iterable[bytes]]],
-                     mode: int = 0o644) -> None:
+def write_all_atomic(outputs: Sequence[tuple[str | os.PathLike[str], "bytes | Iterable[bytes] | SparseImage"]],
+                     mode: int = 0o644, *, progress: Callable[[int], None] | None = None) -> None:
     """Write several files so that either all appear or none: each is written completely
     to a temporary file in its folder first, and only then are they renamed into place.
 
+    Each ``data`` is bytes, an iterable of byte chunks (streamed: a generator is never
+    held whole), or a :class:`formats.sparse.SparseImage`, written as a sparse file
+    (only its extents, each at its offset; the file then extended to ``image.size``, so
+    the bytes between extents are holes on file systems that have them).
+
+    Args:
+        progress: called with the byte count of each sparse-image extent written
+            (streamed outputs report their own progress, e.g. ``formats.tar.build_gz``).
+
     Raises:
-        InputError: a folder does not exist or cannot be written (nothing is written).
+        InputError: a folder does not exist or a file cannot be written (nothing is written).
     """
     staged: list[tuple[str, Path]] = []
     try:
@@ -47,15 +59,13 @@ def write_all_atomic(outputs: Sequence[tuple[str | os.PathLike[str], bytes | Ite
             except OSError as exc:
                 raise InputError(f"{target}: cannot write: {exc.strerror}") from None
             staged.append((tmp, target))
-            with os.fdopen(fd, "wb") as fh:
-                if isinstance(data, (bytes, bytearray, memoryview)):
-                    fh.write(data)
-                else:
-                    for chunk in data:
-                        fh.write(chunk)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp, mode)
+            try:
+                _write_fd(fd, data, progress)
+                os.fchmod(fd, mode)
+            except OSError as exc:
+                raise InputError(f"{target}: cannot write: {exc.strerror}") from None
+            finally:
+                os.close(fd)
         for tmp, target in staged:
             os.replace(tmp, target)
     except BaseException:
@@ -65,6 +75,27 @@ def write_all_atomic(outputs: Sequence[tuple[str | os.PathLike[str], bytes | Ite
             except OSError:
                 pass
         raise
+
+
+def _write_fd(fd: int, data, progress: Callable[[int], None] | None) -> None:
+    """Write ``data`` (see :func:`write_all_atomic`) to the empty file ``fd`` and fsync it."""
+    from formats.sparse import SparseImage
+
+    if isinstance(data, SparseImage):
+        for offset, extent in data.extents:
+            view = memoryview(extent)
+            while view:
+                written = os.pwrite(fd, view, offset)
+                offset, view = offset + written, view[written:]
+            if progress is not None:
+                progress(len(extent))
+        os.ftruncate(fd, data.size)
+    else:
+        for chunk in [data] if isinstance(data, (bytes, bytearray, memoryview)) else data:
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(fd, view):]
+    os.fsync(fd)
 
 
 def read_input(path: str | os.PathLike[str]) -> bytes:
@@ -78,7 +109,8 @@ def read_input(path: str | os.PathLike[str]) -> bytes:
     return read_file(path, error=InputError)
 
 
-def write_sparse_atomic(path: str | os.PathLike[str], image, mode: int = 0o644, progress=None) -> None:
+def write_sparse_atomic(path: str | os.PathLike[str], image: "SparseImage", mode: int = 0o644,
+                        progress: Callable[[int, int], None] | None = None) -> None:
     """Write a :class:`formats.sparse.SparseImage` to ``path`` atomically as a sparse file.
 
     Only the image's data extents are written (each at its offset, by seeking); the bytes
@@ -93,34 +125,11 @@ def write_sparse_atomic(path: str | os.PathLike[str], image, mode: int = 0o644, 
     Raises:
         InputError: the folder does not exist or cannot be written (nothing is left behind).
     """
-    target = Path(path)
-    try:  # the temp file goes beside the target, so the rename cannot cross file systems
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except FileNotFoundError:
-        raise InputError(f"{target}: cannot write: folder {target.parent} does not exist") from None
-    except OSError as exc:
-        raise InputError(f"{target}: cannot write: {exc.strerror}") from None
     total, done = image.data_size, 0
-    try:
-        try:
-            for offset, data in image.extents:
-                view = memoryview(data)
-                while view:
-                    written = os.pwrite(fd, view, offset)
-                    offset, view, done = offset + written, view[written:], done + written
-                if progress is not None:
-                    progress(done, total)
-            os.ftruncate(fd, image.size)
-            os.fsync(fd)
-            os.fchmod(fd, mode)
-        finally:
-            os.close(fd)
-        os.replace(tmp, target)
-    except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(exc, OSError):
-            raise InputError(f"{target}: cannot write: {exc.strerror}") from None
-        raise
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        progress(done, total)  # type: ignore[misc]
+
+    write_all_atomic([(path, image)], mode, progress=tick if progress is not None else None)

@@ -1,11 +1,13 @@
 """``imgtool info`` for Raspberry Pi artifacts: ``kernel.img`` (either entry stub variant,
-or imgtool's BSS-zeroing stub) and SD card images (MBR + FAT partitions).
+or imgtool's BSS-zeroing stub), and what a boot partition's ``config.txt`` and kernel say
+(the SD card itself is a disk image: :mod:`imgtool.diskinfo` describes it and asks
+:func:`describe_boot_partition` about each FAT partition).
 
 Public API::
 
-    describe_rpi(data, source) -> dict | None      None when the bytes are neither
+    describe_rpi(data, source) -> dict | None      None when the bytes are not a kernel.img
     describe_kernel_img(data, kernel_address=0x8000) -> dict | None
-    describe_mbr_card(data) -> dict | None
+    describe_boot_partition(volume) -> dict | None None without a config.txt
     render_rpi(desc) -> str | None                 text for a description made here
 
 A ``kernel.img`` carries no header: the stub gives the entry, and TEXT_START is where
@@ -72,60 +74,41 @@ def _config_kernel(text: str) -> dict:
     return keys
 
 
-def describe_mbr_card(data: Buffer) -> dict | None:
-    """An SD card (MBR disk) description, or None when ``data`` has no MBR with a FAT
-    partition (a GPT protective MBR is not claimed). Keys: ``type`` (``"sdcard"``),
-    ``size``, ``disk_signature``, ``partitions`` (``index``, ``type``, ``type_name``,
-    ``lba_start``, ``sectors``, ``bootable``, ``fat`` with ``bits``, ``label``,
-    ``volume_id``, ``files`` [``path``, ``size``, ``mtime``], ``problems``), ``config``
-    (the keys of the first ``config.txt``) and ``kernel`` (the ``kernel=`` file described
-    by :func:`describe_kernel_img`), ``problems``."""
-    from formats import fat, mbr
-
-    if len(data) < 1024 or data[510:512] != b"\x55\xaa" or data[:3] in (b"\xeb\x3c\x90", b"\xeb\x58\x90"):
-        return None
+def describe_boot_partition(volume) -> dict | None:
+    """What a Raspberry Pi boot partition says, for :mod:`imgtool.diskinfo`: ``config``
+    (the keys of ``config.txt``) and ``kernel`` (the ``kernel=`` file described by
+    :func:`describe_kernel_img`, with its ``file`` name, or None); None when the FAT
+    ``volume`` (a :class:`formats.fat.FatVolume`) holds no ``config.txt``."""
     try:
-        table = mbr.parse(data)
-    except FormatError:
+        names = {e.path.lower(): e.path for e in volume.walk() if not e.is_dir}
+        if "config.txt" not in names:
+            return None
+        config = _config_kernel(volume.read(names["config.txt"]).decode("utf-8", "replace"))
+        kernel = None
+        name = config.get("kernel", "")
+        if name.lower() in names:
+            address = int(config.get("kernel_address", "0x8000"), 0)
+            kernel = describe_kernel_img(volume.read(names[name.lower()]), address)
+            if kernel is not None:
+                kernel["file"] = names[name.lower()]
+    except (FormatError, ValueError):
         return None
-    if table.is_protective or not table.partitions:
-        return None
-    parts, config, kernel = [], None, None
-    view = memoryview(data)
-    for p in table.partitions:
-        d = {"index": p.index, "type": p.type, "type_name": p.type_name, "lba_start": p.lba_start,
-             "sectors": p.sectors, "bootable": p.bootable, "fat": None}
-        start, end = p.lba_start * 512, min(len(data), p.lba_end * 512)
-        try:
-            vol = fat.parse(view[start:end])
-            entries = vol.walk()
-        except FormatError as exc:
-            d["error"] = str(exc)
-            parts.append(d)
-            continue
-        d["fat"] = {"bits": vol.fat_bits, "label": vol.label, "volume_id": vol.volume_id,
-                    "files": [{"path": e.path, "size": e.size, "mtime": e.mtime} for e in entries if not e.is_dir],
-                    "problems": [str(x) for x in vol.problems]}
-        names = {e.path.lower(): e.path for e in entries if not e.is_dir}
-        if config is None and "config.txt" in names:
-            config = _config_kernel(vol.read(names["config.txt"]).decode("utf-8", "replace"))
-            name = config.get("kernel", "")
-            if name.lower() in names:
-                address = int(config.get("kernel_address", "0x8000"), 0)
-                kernel = describe_kernel_img(vol.read(names[name.lower()]), address)
-                if kernel is not None:
-                    kernel["file"] = names[name.lower()]
-        parts.append(d)
-    if not any(p["fat"] for p in parts):
-        return None
-    return {"type": "sdcard", "size": len(data), "partition_table": "MBR", "disk_signature": table.disk_signature,
-            "partitions": parts, "config": config, "kernel": kernel, "problems": [str(x) for x in table.problems]}
+    return {"config": config, "kernel": kernel}
+
+
+def boot_partition_lines(d: dict, indent: str) -> list[str]:
+    """Text lines for :func:`describe_boot_partition`."""
+    lines = [f"{indent}config.txt   " + ", ".join(f"{k}={v}" for k, v in d["config"].items())]
+    if d.get("kernel"):
+        lines.append(f"{indent}kernel       {d['kernel']['file']}:")
+        lines += _kernel_lines(d["kernel"], indent + "  ")
+    return lines
 
 
 def describe_rpi(data: Buffer, source: str) -> dict | None:
-    """:func:`describe_kernel_img` or :func:`describe_mbr_card` of ``data`` with ``file``
-    set to ``source``, or None when it is neither."""
-    desc = describe_kernel_img(data) or describe_mbr_card(data)
+    """:func:`describe_kernel_img` of ``data`` with ``file`` set to ``source``, or None
+    when it is not a kernel.img."""
+    desc = describe_kernel_img(data)
     if desc is not None:
         desc["file"] = source
     return desc
@@ -148,29 +131,6 @@ def _kernel_lines(d: dict, indent: str) -> list[str]:
 
 def render_rpi(d: dict) -> str | None:
     """Text for a description from :func:`describe_rpi`; None for any other."""
-    import datetime as _dt
-
-    if d.get("type") == "rpi-kernel":
-        return "\n".join([f"{d['file']}: Raspberry Pi kernel.img, {d['size']} bytes", *_kernel_lines(d, "  ")]) + "\n"
-    if d.get("type") != "sdcard":
+    if d.get("type") != "rpi-kernel":
         return None
-    lines = [f"{d['file']}: disk image, MBR, {d['size']} bytes, disk signature {d['disk_signature']:08x}"]
-    for p in d["partitions"]:
-        lines.append(f"  partition {p['index']}  LBA {p['lba_start']}+{p['sectors']}, type 0x{p['type']:02x} "
-                     f"({p['type_name']})" + (", active" if p["bootable"] else ""))
-        f = p.get("fat")
-        if f is None:
-            lines.append(f"    {p.get('error', 'no FAT file system')}")
-            continue
-        lines.append(f"    FAT{f['bits']}, label {f['label']!r}, volume ID {f['volume_id']:08x}")
-        for e in f["files"]:
-            when = "-" if e["mtime"] is None else _dt.datetime.fromtimestamp(e["mtime"], _dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-            lines.append(f"    {e['size']:>10}  {when}  {e['path']}")
-        lines += [f"    problem  {x}" for x in f["problems"]]
-    if d.get("config"):
-        lines.append("  config.txt   " + ", ".join(f"{k}={v}" for k, v in d["config"].items()))
-    if d.get("kernel"):
-        lines.append(f"  kernel       {d['kernel']['file']}:")
-        lines += _kernel_lines(d["kernel"], "    ")
-    lines += [f"  problem      {x}" for x in d["problems"]]
-    return "\n".join(lines) + "\n"
+    return "\n".join([f"{d['file']}: Raspberry Pi kernel.img, {d['size']} bytes", *_kernel_lines(d, "  ")]) + "\n"

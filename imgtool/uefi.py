@@ -49,9 +49,9 @@ def signing_time(option: str | None) -> _dt.datetime | None:
     Raises:
         InputError: a malformed option or SOURCE_DATE_EPOCH.
     """
-    from imgtool.imxsign import parse_signing_time
-
     if option:
+        from imgtool.imxsign import parse_signing_time
+
         return parse_signing_time(option)
     from imgtool.epoch import source_date_epoch
 
@@ -149,7 +149,12 @@ def tamago_warnings(elf, app, info) -> list[str]:
     return out
 
 
-def _read_pe(path: str | os.PathLike[str]) -> bytes:
+def read_pe(path: str | os.PathLike[str]) -> bytes:
+    """The bytes of the PE image at ``path``.
+
+    Raises:
+        InputError: unreadable file, or an ELF (with a hint to run ``uefi app`` first).
+    """
     data = read_input(path)
     if data[:4] == b"\x7fELF":
         raise InputError(f"{path}: is an ELF file; make the UEFI image first with 'imgtool uefi app'")
@@ -164,7 +169,7 @@ def sign_file(path: str | os.PathLike[str], signer, *, signing_time: _dt.datetim
         InputError: unreadable file or an ELF. FormatError: not a valid PE image.
         SigningError: the signer fails.
     """
-    return _sign_checked(_read_pe(path), signer, signing_time, str(path))
+    return _sign_checked(read_pe(path), signer, signing_time, str(path))
 
 
 def verify_file(path: str | os.PathLike[str], cert: str | os.PathLike[str] | None = None):
@@ -185,7 +190,7 @@ def verify_file(path: str | os.PathLike[str], cert: str | os.PathLike[str] | Non
     from signing.keys import load_certificate
 
     trusted = load_certificate(cert) if cert else None
-    data = _read_pe(path)
+    data = read_pe(path)
     try:
         return authenticode.verify(data, trusted)
     except FormatError as exc:
@@ -196,6 +201,22 @@ def require_ok(report, path) -> None:
     """Raise :class:`CheckFailed` (exit 1) naming the first failed check, if any."""
     if not report.ok:
         raise CheckFailed(f"{path}: verification failed: {report.failure}")
+
+
+def verification_lines(report) -> list[str]:
+    """``uefi verify``'s text: one ``OK``/``FAIL`` line per check of ``report`` (a
+    :class:`signing.authenticode.Verification`), and a note when no trusted certificate
+    was given."""
+    lines = [f"{'OK' if ok else 'FAIL':<5} {name}: {detail}" for name, ok, detail in report.checks]
+    if report.ok and not report.trusted:
+        lines.append("note  checked against the embedded signer certificate only (give --cert for the chain)")
+    return lines
+
+
+def report_dict(report, path) -> dict:
+    """``uefi verify --json``: ``{"file", "ok", "trusted", "checks": [{"name", "ok", "detail"}]}``."""
+    return {"file": str(path), "ok": report.ok, "trusted": report.trusted,
+            "checks": [{"name": n, "ok": ok, "detail": d} for n, ok, d in report.checks]}
 
 
 def esp_files(pe: bytes) -> dict[str, bytes]:

@@ -6,6 +6,7 @@ timestamps), ``imgtool info sd.img``, and the input checks through the CLI."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 
 import pytest
@@ -115,17 +116,20 @@ def test_small_card_is_fat16(cards, run_imgtool, tmp_path):
 
 def test_info_sd_img(cards, run_imgtool):
     d = json.loads(run_imgtool("info", "--json", cards["a"], check=True).stdout)
-    assert d["type"] == "sdcard" and d["partition_table"] == "MBR"
+    assert d["type"] == "disk" and d["table"] == "mbr" and d["problems"] == []
     (p,) = d["partitions"]
-    assert (p["index"], p["type"], p["lba_start"], p["sectors"], p["bootable"]) == (1, 0x0C, 2048, 129024, True)
-    assert p["fat"]["bits"] == 32 and p["fat"]["label"] == "BOOT"
-    assert {f["path"]: f["size"] for f in p["fat"]["files"]} == {
+    assert (p["index"], p["type"], p["first_lba"], p["sectors"], p["bootable"]) == (1, "0x0c", 2048, 129024, True)
+    fs = p["filesystem"]
+    assert fs["fat_bits"] == 32 and fs["label"] == "BOOT"
+    assert {f["path"]: f["size"] for f in fs["files"] if not f["dir"]} == {
         **{k: len(v) for k, v in cards["firmware"].items()}, "config.txt": (cards["dir"] / "config.txt").stat().st_size,
         "kernel7.img": (cards["dir"] / "kernel7.img").stat().st_size}
-    assert d["config"]["kernel"] == "kernel7.img" and d["kernel"]["text_start"] == 0x110000
+    rpi = fs["raspberrypi"]
+    assert rpi["config"]["kernel"] == "kernel7.img" and rpi["kernel"]["text_start"] == 0x110000
     text = run_imgtool("info", cards["a"], check=True).stdout
-    assert "partition 1  LBA 2048+129024, type 0x0c (W95 FAT32 (LBA)), active" in text
-    assert "2023-11-14 22:13:20  kernel7.img" in text and "stub         entry (plain), 12 bytes" in text
+    assert "partition 1  LBA 2048..131071 (63 MiB), type 0x0c W95 FAT32 (LBA), bootable" in text
+    assert re.search(r"kernel7.img +\d+ bytes  2023-11-14 22:13:20", text)
+    assert "stub         entry (plain), 12 bytes" in text and "config.txt   kernel=kernel7.img" in text
 
 
 @pytest.mark.parametrize("case", ["missing", "not a folder", "too small", "bad epoch", "kernel check"])

@@ -65,18 +65,17 @@ def snakeoil_password(folder: Path) -> Path:
 _ANSI = re.compile(r"\x1b\[[0-9;=?]*[A-Za-z]")
 
 
-def boot_ovmf(efi: bytes, workdir: Path, *, secure: bool = False, memory: str = "512M", marker: str = " END",
+def boot_ovmf(disk: Path, workdir: Path, *, secure: bool = False, memory: str = "512M", marker: str = " END",
               timeout: float = 90) -> str:
-    """Boot ``efi`` as \\EFI\\BOOT\\BOOTX64.EFI of a vvfat ESP folder under OVMF (q35,
-    TCG; ``secure``: the Secure Boot code with the snakeoil variable store, SMM on) and
-    return the COM1 console (ANSI sequences removed) up to ``marker`` (QEMU stops there,
-    or when the payload exits through isa-debug-exit). No marker: AssertionError."""
+    """Boot the raw ``disk`` (an ESP image from ``imgtool uefi esp`` or a GCE UEFI disk,
+    \\EFI\\BOOT\\BOOTX64.EFI on FAT32; attached read-only through a snapshot, AHCI)
+    under OVMF (q35, TCG; ``secure``: the Secure Boot code with the snakeoil variable store,
+    SMM on) and return the COM1 console (ANSI sequences removed) up to ``marker`` (QEMU
+    stops there, or when the payload exits through isa-debug-exit). No marker:
+    AssertionError."""
     qemu = need("qemu-system-x86_64")
     code = need_file(OVMF / ("OVMF_CODE_4M.secboot.fd" if secure else "OVMF_CODE_4M.fd"), "ovmf")
     vars_src = need_file(OVMF / ("OVMF_VARS_4M.snakeoil.fd" if secure else "OVMF_VARS_4M.fd"), "ovmf")
-    esp = workdir / "esp"
-    (esp / "EFI" / "BOOT").mkdir(parents=True)
-    (esp / "EFI" / "BOOT" / "BOOTX64.EFI").write_bytes(efi)
     varstore = workdir / "vars.fd"
     shutil.copyfile(vars_src, varstore)
     console = workdir / "console.txt"
@@ -85,14 +84,14 @@ def boot_ovmf(efi: bytes, workdir: Path, *, secure: bool = False, memory: str = 
             "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
             "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={code}",
             "-drive", f"if=pflash,format=raw,unit=1,file={varstore}",
-            "-drive", f"format=raw,file=fat:rw:{esp}"]
+            "-drive", f"format=raw,snapshot=on,file={disk}"]
     if secure:
         argv[1:1] = ["-global", "driver=cfi.pflash01,property=secure,value=on"]
     return _ANSI.sub("", run_qemu(argv, console, marker=marker, timeout=timeout))
 
 
 class Boots:
-    """Each boot once per session: ``boots.get(name, efi, **kw)`` boots on first use and
+    """Each boot once per session: ``boots.get(name, disk, **kw)`` boots on first use and
     returns the cached console text afterwards; ``prefetch`` runs several boots two at a
     time (TCG runs a VM on one host thread)."""
 
@@ -101,15 +100,15 @@ class Boots:
         self.results: dict[str, tuple[str, float]] = {}
         self._lock = threading.Lock()
 
-    def _run(self, name: str, efi: bytes, kw: dict) -> None:
+    def _run(self, name: str, disk: Path, kw: dict) -> None:
         work = self.root / name
         work.mkdir()
         t0 = time.monotonic()
-        text = boot_ovmf(efi, work, **kw)
+        text = boot_ovmf(disk, work, **kw)
         with self._lock:
             self.results[name] = (text, time.monotonic() - t0)
 
-    def prefetch(self, jobs: list[tuple[str, bytes, dict]]) -> None:
+    def prefetch(self, jobs: list[tuple[str, Path, dict]]) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
         todo = [j for j in jobs if j[0] not in self.results]
@@ -117,9 +116,9 @@ class Boots:
             for f in [pool.submit(self._run, *j) for j in todo]:
                 f.result()
 
-    def get(self, name: str, efi: bytes, **kw) -> str:
+    def get(self, name: str, disk: Path, **kw) -> str:
         if name not in self.results:
-            self._run(name, efi, kw)
+            self._run(name, disk, kw)
         return self.results[name][0]
 
 

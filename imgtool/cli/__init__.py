@@ -23,6 +23,7 @@ from imgtool.cli import cmd_reloc  # noqa: F401
 from imgtool.cli import cmd_rpi  # noqa: F401
 from imgtool.cli import cmd_size  # noqa: F401
 from imgtool.cli import cmd_uefi  # noqa: F401
+from imgtool.cli import cmd_gce  # noqa: F401
 from imgtool.cli.app import app, error, warn
 
 __all__ = ["app", "error", "main", "warn"]

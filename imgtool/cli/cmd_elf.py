@@ -13,7 +13,7 @@ from imgtool.cli.app import app, option_names, warn
 
 @app.command("info")
 def info_cmd(
-    file: Path = typer.Argument(..., help="An ELF, .imx or signed .imx file."),
+    file: Path = typer.Argument(..., help="An ELF, .imx, PE/.efi, disk image (disk.raw, esp.img, sd.img) or .tar.gz."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
 ) -> None:
     """Identify FILE and dump its structure (ELF: architecture, entry, segments, Go build info)."""

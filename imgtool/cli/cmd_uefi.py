@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from imgtool.cli.app import app, warn
+from imgtool.cli.app import app, option_names, warn
 
 uefi_app = typer.Typer(help="UEFI applications (PE32+) and Secure Boot (Authenticode) signatures.", no_args_is_help=True)
 app.add_typer(uefi_app, name="uefi")
@@ -75,15 +75,25 @@ def uefi_verify_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Recompute the Authenticode digest, check the signature and the chain to --cert; exit 1 on any mismatch."""
-    from imgtool.uefi import require_ok, verify_file
+    from imgtool.uefi import report_dict, require_ok, verification_lines, verify_file
 
     report = verify_file(image, cert)
-    if as_json:
-        typer.echo(json.dumps({"file": str(image), "ok": report.ok, "trusted": report.trusted, "checks": [
-            {"name": n, "ok": ok, "detail": d} for n, ok, d in report.checks]}, indent=2))
-    else:
-        for name, ok, detail in report.checks:
-            typer.echo(f"{'OK' if ok else 'FAIL':<5} {name}: {detail}")
-        if report.ok and not report.trusted:
-            typer.echo("note  checked against the embedded signer certificate only (give --cert for the chain)")
+    typer.echo(json.dumps(report_dict(report, image), indent=2) if as_json else "\n".join(verification_lines(report)))
     require_ok(report, image)
+
+
+@uefi_app.command("esp")
+def uefi_esp_cmd(
+    image: Path = typer.Argument(..., help="The UEFI application (.efi) to boot."),
+    output: Path = typer.Option(..., "-o", "--output", help="The disk image to write, e.g. esp.img."),
+    size: str = typer.Option("64M", "--size", help="Disk size (FAT32: at least 35M with gpt, 33M superfloppy)."),
+    layout: str = typer.Option("gpt", "--layout", help="gpt (one EF00 partition) or superfloppy (FAT32 on the whole disk)."),
+) -> None:
+    """Write an ESP disk image with the application as \\EFI\\BOOT\\BOOTX64.EFI (FAT32), reproducible."""
+    from imgtool.cli.params import parse_int
+    from imgtool.esp import build_esp
+    from imgtool.output import write_sparse_atomic
+
+    with option_names(**{"disk size": "--size", "layout": "--layout"}):
+        esp = build_esp(image, size=parse_int(size, "--size"), layout=layout)
+    write_sparse_atomic(output, esp.disk)
