@@ -19,8 +19,14 @@ def describe_file(path: str | os.PathLike[str]) -> dict:
         InputError: unreadable file.
         FormatError: a recognised format that is malformed, or an unrecognised file.
     """
+    from imgtool.errors import about_file
+
     data = read_input(path)
-    src = str(path)
+    with about_file(path):
+        return _describe(data, str(path))
+
+
+def _describe(data: bytes, src: str) -> dict:
     if data[:4] == b"\x7fELF":
         from formats.elf import ElfFile
         from imgtool.elfinput import elf_summary
@@ -29,10 +35,7 @@ def describe_file(path: str | os.PathLike[str]) -> dict:
     if data[:1] == b"\xd1" and data[3:4] in (b"\x40", b"\x41", b"\x42", b"\x43"):
         from imgtool.imxbuild import describe_imx
 
-        try:
-            desc = describe_imx(data)
-        except FormatError as exc:
-            raise exc.with_source(src) from None
+        desc = describe_imx(data)
         desc.setdefault("file", src)
         if (desc.get("csf") or {}).get("present"):
             from signing.hab import describe_csf

@@ -15,7 +15,7 @@ from typing import Sequence
 from formats.elf import ElfFile
 from formats.errors import FormatError
 from formats.go.binary import check_go_layout
-from formats.loadimage import DEFAULT_MAX_GAP, flatten, section_chunks
+from formats.loadimage import DEFAULT_MAX_GAP, DEFAULT_MAX_SIZE, flatten, section_chunks
 
 FORMATS = ("bin", "hex", "srec", "uf2")
 """Output formats: flat binary, Intel HEX, Motorola S-record, UF2."""
@@ -30,7 +30,8 @@ class FlatOptions:
     ``pad_to`` is a load address (``objcopy --pad-to``), ``fill`` the byte for holes and
     padding, ``max_gap`` the largest hole a flat binary fills (bytes, ``None`` = any),
     ``uf2_family`` the UF2 family ID, ``append_crc`` a CRC model name whose value over
-    the flat image is appended (``crc_byteorder`` little or big).
+    the flat image is appended (``crc_byteorder`` little or big), ``max_size`` the largest
+    image in bytes (``None`` = any; BSS is justified by the target's RAM, not the file).
     """
 
     format: str = "bin"
@@ -41,6 +42,7 @@ class FlatOptions:
     uf2_family: int | None = None
     append_crc: str | None = None
     crc_byteorder: str = "little"
+    max_size: int | None = DEFAULT_MAX_SIZE
 
 
 def build_flat(elf: ElfFile, opts: FlatOptions) -> bytes:
@@ -54,16 +56,27 @@ def build_flat(elf: ElfFile, opts: FlatOptions) -> bytes:
     check_format(opts.format, FORMATS)
     check_go_layout(elf)
     if opts.format == "bin" or opts.append_crc or opts.pad_to is not None:
-        image = flatten(elf, include_bss=opts.include_bss, fill=opts.fill, max_gap=opts.max_gap)
+        image = flatten(elf, include_bss=opts.include_bss, fill=opts.fill, max_gap=opts.max_gap,
+                        max_size=opts.max_size)
         if opts.pad_to is not None:
+            if opts.max_size is not None and opts.pad_to - image.base > opts.max_size:
+                raise FormatError(f"padding to 0x{opts.pad_to:x} makes the image 0x{opts.pad_to - image.base:x} bytes, "
+                                  f"more than the limit of 0x{opts.max_size:x}", field="max_size")
             image = image.padded_to(opts.pad_to, opts.fill)
         data = image.data
         if opts.append_crc:
             data += crc_trailer(data, opts.append_crc, opts.crc_byteorder)
         segments = [(image.base, data)]
     else:
-        segments = [(lma, data) for lma, data, _ in section_chunks(elf, include_bss=opts.include_bss)]
-    return encode(opts.format, segments, entry=elf.entry, uf2_family=opts.uf2_family)
+        segments = [(lma, data) for lma, data, _ in section_chunks(elf, include_bss=opts.include_bss,
+                                                                   max_size=opts.max_size)]
+    return encode(opts.format, segments, entry=e_entry(elf), uf2_family=opts.uf2_family)
+
+
+def e_entry(elf: ElfFile) -> int:
+    """The ELF header's ``e_entry`` as stored, Thumb bit included (``0x08037fd9``): the
+    start address GNU objcopy writes into Intel HEX and S-record files."""
+    return elf.entry | 1 if elf.entry_thumb else elf.entry
 
 
 def check_format(fmt: str, allowed: Sequence[str] = FORMATS) -> None:

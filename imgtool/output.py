@@ -2,7 +2,10 @@
 file in the target's folder, fsync, then rename).
 
 A failed or interrupted command therefore never leaves a half-written or stale output
-behind, and a reader never sees a partial file.
+behind, and a reader never sees a partial file. Before anything is written every output
+is checked (:func:`check_outputs`): an output that is (or links to) a file the command
+read, an output that is a folder or a FIFO, and two outputs that are the same file are
+refused, once here for every command.
 """
 
 from __future__ import annotations
@@ -13,6 +16,39 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from imgtool.errors import InputError
+
+
+def check_outputs(paths: Sequence[str | os.PathLike[str]]) -> None:
+    """Refuse outputs that cannot be written as asked, before anything is written.
+
+    Raises:
+        InputError: an output is an existing folder, FIFO, device or socket; it is (or is
+            a symbolic or hard link to) a file read as an input of this command (inputs
+            are known inside :func:`signing.files.tracking_inputs`, which the CLI enters);
+            two outputs name the same file.
+    """
+    from signing.files import file_kind, input_named
+
+    seen: dict[object, Path] = {}
+    for path in paths:
+        target = Path(path)
+        try:
+            st = os.stat(target)
+        except OSError:
+            st = None
+        if st is not None:
+            kind = file_kind(st.st_mode)
+            if kind is not None:
+                raise InputError(f"{target}: is {kind}; give the name of a file to write")
+            source = input_named(st)
+            if source is not None:
+                same = "" if Path(source) == target else f" (the same file as {source})"
+                raise InputError(f"{target}: is also an input of this command{same}; write the output to another file")
+        key = (st.st_dev, st.st_ino) if st is not None else os.path.abspath(target)
+        if key in seen:
+            also = "" if seen[key] == target else f" (also as {seen[key]})"
+            raise InputError(f"{target}: given for two outputs{also}; give each output its own file")
+        seen[key] = target
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes | Iterable[bytes], mode: int = 0o644) -> None:
@@ -27,17 +63,22 @@ def write_atomic(path: str | os.PathLike[str], data: bytes | Iterable[bytes], mo
     write_all_atomic([(path, data)], mode)
 
 
-def write_all_atomic(outputs: Sequence[tuple[str | os.PathLike[str], bytes | Iterable[bytes]]],
-                     mode: int = 0o644) -> None:
+def write_all_atomic(outputs: Sequence[tuple], mode: int = 0o644) -> None:
     """Write several files so that either all appear or none: each is written completely
     to a temporary file in its folder first, and only then are they renamed into place.
 
+    ``outputs`` are ``(path, data)`` pairs (``data`` bytes or an iterable of chunks), or
+    ``(path, data, mode)`` for a file whose permission bits differ from ``mode``.
+
     Raises:
-        InputError: a folder does not exist or cannot be written (nothing is written).
+        InputError: a folder does not exist or cannot be written, an output is refused by
+            :func:`check_outputs` (nothing is written).
     """
+    check_outputs([out[0] for out in outputs])
     staged: list[tuple[str, Path]] = []
+    target = Path(".")
     try:
-        for path, data in outputs:
+        for path, data, *file_mode in outputs:
             target = Path(path)
             folder = target.parent if str(target.parent) else Path(".")
             if not folder.is_dir():
@@ -55,15 +96,17 @@ def write_all_atomic(outputs: Sequence[tuple[str | os.PathLike[str], bytes | Ite
                         fh.write(chunk)
                 fh.flush()
                 os.fsync(fh.fileno())
-            os.chmod(tmp, mode)
+            os.chmod(tmp, file_mode[0] if file_mode else mode)
         for tmp, target in staged:
             os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         for tmp, _ in staged:
             try:
                 os.unlink(tmp)
             except OSError:
                 pass
+        if isinstance(exc, OSError):  # a full disk, a quota, an I/O error
+            raise InputError(f"{target}: cannot write: {exc.strerror or exc}") from None
         raise
 
 
@@ -93,6 +136,7 @@ def write_sparse_atomic(path: str | os.PathLike[str], image, mode: int = 0o644, 
     Raises:
         InputError: the folder does not exist or cannot be written (nothing is left behind).
     """
+    check_outputs([path])
     target = Path(path)
     try:  # the temp file goes beside the target, so the rename cannot cross file systems
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)

@@ -112,7 +112,7 @@ def walk_csf(raw: bytes) -> CsfContents:
     Raises:
         FormatError: the CSF header or commands themselves cannot be parsed.
     """
-    from cryptography import x509
+    from signing.keys import parse_certificate
 
     csf = C.Csf.parse(raw)
     out = CsfContents(csf, raw)
@@ -129,7 +129,7 @@ def walk_csf(raw: bytes) -> CsfContents:
                     out.srk_index = cmd.src + 1
                 elif cmd.pcl == C.HAB_PCL_X509:
                     der = _payload(raw, cmd.key_dat, C.HAB_TAG_CRT)
-                    out.certs[cmd.tgt] = (x509.load_der_x509_certificate(der), der, cmd)
+                    out.certs[cmd.tgt] = (parse_certificate(der, f"certificate at CSF offset 0x{cmd.key_dat:x}"), der, cmd)
             elif isinstance(cmd, C.Authenticate):
                 sig = _payload(raw, cmd.aut_start, C.HAB_TAG_SIG)
                 if cmd.blocks:

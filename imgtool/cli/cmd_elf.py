@@ -34,7 +34,8 @@ def bin_cmd(
     pad_to: Optional[str] = typer.Option(None, "--pad-to", help="Pad the image up to this load address (objcopy --pad-to)."),
     fill: str = typer.Option("0", "--fill", help="Byte for holes and padding (0..255)."),
     max_gap: str = typer.Option("1M", "--max-gap", help="Largest hole between sections a flat binary fills; 'any' for no limit."),
-    no_bss: bool = typer.Option(False, "--no-bss", help="Leave .bss/.noptrbss out (default: zeros, as TamaGo needs)."),
+    no_bss: bool = typer.Option(False, "--no-bss", help="Leave .bss/.noptrbss out (default: zeros, as TamaGo needs; never stored when .data is copied from flash)."),
+    max_size: str = typer.Option("256M", "--max-size", help="Largest image to write (BSS included); 'any' for no limit."),
     uf2_family: Optional[str] = typer.Option(None, "--uf2-family", help="UF2 family ID: a number or a name (see docs)."),
     append_crc: Optional[str] = typer.Option(None, "--append-crc", help="Append the CRC of the image under this model (see 'imgtool crc --list')."),
     crc_byteorder: str = typer.Option("little", "--crc-byteorder", help="Byte order of the appended CRC: little or big."),
@@ -46,7 +47,7 @@ def bin_cmd(
     from imgtool.output import write_atomic
 
     with option_names(format="--format", byteorder="--crc-byteorder", fill="--fill", pad_to="--pad-to",
-                      max_gap="--max-gap", family="--uf2-family"):
+                      max_gap="--max-gap", family="--uf2-family", max_size="--max-size"):
         family = None
         if uf2_family is not None:
             from formats.uf2 import resolve_family
@@ -54,6 +55,7 @@ def bin_cmd(
             family = resolve_family(uf2_family)
         opts = FlatOptions(format=fmt, pad_to=parse_int(pad_to, "--pad-to"), fill=parse_byte(fill, "--fill"),
                            max_gap=parse_max_gap(max_gap), include_bss=not no_bss, uf2_family=family,
-                           append_crc=append_crc, crc_byteorder=crc_byteorder)
+                           append_crc=append_crc, crc_byteorder=crc_byteorder,
+                           max_size=parse_max_gap(max_size, "--max-size"))
         data = build_flat(load_elf(elf), opts)
     write_atomic(output, data)

@@ -62,6 +62,12 @@ def load_base(path: str | os.PathLike[str]) -> dict:
         if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
             raise InputError(f"{path}: JSON schema is {doc.get('schema') if isinstance(doc, dict) else None!r}, "
                              f"expected {SCHEMA!r} (written by 'imgtool size --format json')")
+        from imgtool.size.views import check_document
+
+        try:
+            check_document(doc)
+        except InputError as exc:
+            raise InputError(f"{path}: {exc}") from None
         return doc
     from formats.elf import ElfFile
 
