@@ -31,7 +31,8 @@ class FlatOptions:
     padding, ``max_gap`` the largest hole a flat binary fills (bytes, ``None`` = any),
     ``uf2_family`` the UF2 family ID, ``append_crc`` a CRC model name whose value over
     the flat image is appended (``crc_byteorder`` little or big), ``max_size`` the largest
-    image in bytes (``None`` = any; BSS is justified by the target's RAM, not the file).
+    image in bytes (``None`` = any; BSS is justified by the target's RAM, not the file),
+    ``srec_header`` the S-record S0 data (objcopy: the output file name).
     """
 
     format: str = "bin"
@@ -43,6 +44,7 @@ class FlatOptions:
     append_crc: str | None = None
     crc_byteorder: str = "little"
     max_size: int | None = DEFAULT_MAX_SIZE
+    srec_header: bytes = b""
 
 
 def build_flat(elf: ElfFile, opts: FlatOptions) -> bytes:
@@ -70,7 +72,7 @@ def build_flat(elf: ElfFile, opts: FlatOptions) -> bytes:
     else:
         segments = [(lma, data) for lma, data, _ in section_chunks(elf, include_bss=opts.include_bss,
                                                                    max_size=opts.max_size)]
-    return encode(opts.format, segments, entry=e_entry(elf), uf2_family=opts.uf2_family)
+    return encode(opts.format, segments, entry=e_entry(elf), uf2_family=opts.uf2_family, srec_header=opts.srec_header)
 
 
 def e_entry(elf: ElfFile) -> int:
@@ -89,12 +91,14 @@ def check_format(fmt: str, allowed: Sequence[str] = FORMATS) -> None:
         raise FormatError(f"unknown format {fmt!r} (expected one of {', '.join(allowed)})", field="format")
 
 
-def encode(fmt: str, segments: Sequence[tuple[int, bytes]], *, entry: int, uf2_family: int | None = None) -> bytes:
+def encode(fmt: str, segments: Sequence[tuple[int, bytes]], *, entry: int, uf2_family: int | None = None,
+           srec_header: bytes = b"") -> bytes:
     """``segments`` (``[(load address, bytes)]``) in format ``fmt``.
 
     ``bin`` takes exactly one segment and is its bytes; ``hex`` and ``srec`` write the
     segments at their addresses with ``entry`` as the start record (GNU objcopy's
-    layout, :mod:`formats.ihex`, :mod:`formats.srec`); ``uf2`` writes 256-byte blocks
+    layout, :mod:`formats.ihex`, :mod:`formats.srec`; ``srec_header`` is the S0 data,
+    objcopy's output file name with :func:`formats.srec.objcopy_header`); ``uf2`` writes 256-byte blocks
     with ``uf2_family`` (:mod:`formats.uf2`).
 
     Raises:
@@ -113,7 +117,9 @@ def encode(fmt: str, segments: Sequence[tuple[int, bytes]], *, entry: int, uf2_f
                               "records carry; use the bin format or a load address below 4 GiB", field="format")
         from formats import ihex, srec
 
-        return (ihex if fmt == "hex" else srec).build(list(segments), start=entry)
+        if fmt == "srec":
+            return srec.build(list(segments), start=entry, header=srec_header)
+        return ihex.build(list(segments), start=entry)
     from formats import uf2
 
     return uf2.build(list(segments), family_id=uf2_family)

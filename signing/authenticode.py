@@ -350,7 +350,16 @@ class Verification:
 
 
 def _check_signature(p: _Parsed) -> str | None:
-    """None when the SignerInfo's signature over its attributes verifies, else why not."""
+    """None when the SignerInfo's signature over its attributes verifies, else why not
+    (also when a field of it does not decode: asn1crypto decodes lazily, so a malformed
+    SignerInfo raises only when the field is first read, here)."""
+    try:
+        return _signature_problem(p)
+    except (ValueError, TypeError, KeyError, IndexError) as exc:
+        return f"the SignerInfo does not decode ({exc})"
+
+
+def _signature_problem(p: _Parsed) -> str | None:
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa

@@ -41,6 +41,7 @@ def bin_cmd(
     crc_byteorder: str = typer.Option("little", "--crc-byteorder", help="Byte order of the appended CRC: little or big."),
 ) -> None:
     """Write the loadable content of ELF as a flat binary, Intel HEX, S-record or UF2."""
+    from formats.srec import objcopy_header
     from imgtool.cli.params import parse_byte, parse_int, parse_max_gap
     from imgtool.elfinput import load_elf
     from imgtool.flatimage import FlatOptions, build_flat
@@ -56,6 +57,6 @@ def bin_cmd(
         opts = FlatOptions(format=fmt, pad_to=parse_int(pad_to, "--pad-to"), fill=parse_byte(fill, "--fill"),
                            max_gap=parse_max_gap(max_gap), include_bss=not no_bss, uf2_family=family,
                            append_crc=append_crc, crc_byteorder=crc_byteorder,
-                           max_size=parse_max_gap(max_size, "--max-size"))
+                           max_size=parse_max_gap(max_size, "--max-size"), srec_header=objcopy_header(str(output)))
         data = build_flat(load_elf(elf), opts)
     write_atomic(output, data)

@@ -163,7 +163,7 @@ DIFF_KEYS = {"packages": "mem", "modules": "mem", "sections": "size", "symbols":
 
 def check_document(doc: dict) -> None:
     """Check that an ``imgtool-size/1`` document read from a file has the shape a diff
-    reads: ``file`` a string or null, ``totals`` an object of integers, and each of
+    reads: ``file`` a string or null, ``totals`` an object of integers (required), and each of
     ``packages``, ``modules``, ``sections``, ``symbols`` (when present) a list of objects
     with a string ``name`` and an integer size (``mem``; ``size`` for sections).
 
@@ -181,8 +181,8 @@ def check_document(doc: dict) -> None:
         return isinstance(v, int) and not isinstance(v, bool)
 
     need(doc.get("file") is None or isinstance(doc.get("file"), str), "file", "a string")
-    totals = doc.get("totals", {})
-    need(isinstance(totals, dict), "totals", "an object")
+    totals = doc.get("totals")
+    need(isinstance(totals, dict), "totals", "an object of integers (bytes)")
     for k, v in totals.items():
         need(is_int(v), f"totals.{k}", "an integer (bytes)")
     for kind, key in DIFF_KEYS.items():
