@@ -237,6 +237,24 @@ def test_damaged_boot_data_length_is_refused_not_a_gigabyte(work, keys, arm_elf,
     assert "0x24" in msg and not out.exists()
 
 
+def test_damaged_boot_data_pointer_is_refused(work, keys, arm_elf, tmp_path, run_imgtool):
+    """IVT.boot_data moved to other bytes of the header that read as a 1 GiB boot data."""
+    from formats.imx.image import parse_imx
+
+    imx = tmp_path / "p.imx"
+    run_imgtool("imx", "build", arm_elf, "-b", "usbarmory-mk2", "-o", imx, check=True)
+    data = bytearray(imx.read_bytes())
+    img = parse_imx(bytes(data))
+    off = (img.dcd_offset + img.dcd.length + 3) & ~3
+    assert data[off:off + 12] == bytes(12)  # padding up to the payload
+    struct.pack_into("<III", data, off, img.boot_data.start, 0x40000000, 0)
+    struct.pack_into("<I", data, 16, img.ivt.self_addr + off)
+    imx.write_bytes(data)
+    out = tmp_path / "s.imx"
+    _fails(run_imgtool("imx", "sign", imx, "--keys", keys, "-o", out), 2, imx, "boot data length")
+    assert not out.exists()
+
+
 # ------------------------------------------------------------------- outputs
 def test_output_that_is_an_input_is_refused_everywhere(work, keys, arm_elf, signed, tmp_path, run_imgtool):
     elf = tmp_path / "in.elf"
