@@ -29,6 +29,8 @@ class FormatError(ValueError):
         offset: int | None = None,
         field: str | None = None,
     ) -> None:
+        if "\n" in message:  # third-party messages (asn1crypto, cryptography) span lines; ours never do
+            message = "; ".join(part.strip() for part in message.splitlines() if part.strip())
         super().__init__(message)
         self.message = message
         self.source = source

@@ -13,7 +13,14 @@ Compared with the TamaGo recipe (``objcopy -O binary -j .text -j .rodata ... -j
 .noptrbss``), a flat image made here also carries ``.go.fipsinfo`` (Go 1.24+), which the
 recipe's fixed list drops, leaving zeros where the FIPS self-check expects its data.
 
-Errors about an argument name it as their ``field`` (``fill``, ``pad_to``, ``max_gap``),
+A PT_LOAD whose physical address differs from its virtual address (``.data`` linked to
+RAM, loaded into flash: a microcontroller runtime copies it at start-up) is a runtime that
+clears its own BSS: the NOBITS part of such a segment is never stored, as ``objcopy -O
+binary`` leaves it out. Images never grow past ``max_size`` bytes (default
+:data:`DEFAULT_MAX_SIZE`): the check runs before anything is allocated, so a damaged
+``sh_size`` or ``p_memsz`` is an error, not a gigabyte of zeros.
+
+Errors about an argument name it as their ``field`` (``fill``, ``pad_to``, ``max_gap``, ``max_size``),
 for the caller to map to its own option names. Whether a Go ELF's runtime sections are
 whole is the Go layer's check (:func:`formats.go.binary.check_go_layout`), run by the
 pipelines before they flatten.
@@ -29,6 +36,10 @@ from formats.errors import FormatError
 
 #: Largest hole between two loaded sections that a flat image fills by default (bytes).
 DEFAULT_MAX_GAP = 1 << 20
+
+#: Largest memory image (bytes) built unless the caller allows more: BSS is justified by
+#: RAM, not by the file, so an image past this is refused before it is allocated.
+DEFAULT_MAX_SIZE = 256 << 20
 
 
 @dataclass(frozen=True)
@@ -90,13 +101,15 @@ def loaded_sections(elf: ElfFile, *, include_bss: bool = True, only: Sequence[st
 
     A section loads when it has SHF_ALLOC, is not SHT_NOTE, has a size, and is not
     thread-local NOBITS (``.tbss`` takes no address space). NOBITS sections are kept
-    when ``include_bss``. ``only`` restricts to the named sections (``objcopy -j``).
+    when ``include_bss``, except in a PT_LOAD whose ``p_paddr`` differs from its
+    ``p_vaddr`` (the runtime copies data from flash and clears BSS itself). ``only``
+    restricts to the named sections (``objcopy -j``).
     """
     secs = []
     for s in elf.sections:
         if not s.is_alloc or s.type == SHT_NOTE or s.size == 0:
             continue
-        if s.is_nobits and (s.is_tls or not include_bss):
+        if s.is_nobits and (s.is_tls or not include_bss or _copied_at_startup(elf, s)):
             continue
         if only is not None and s.name not in only:
             continue
@@ -104,18 +117,27 @@ def loaded_sections(elf: ElfFile, *, include_bss: bool = True, only: Sequence[st
     return sorted(secs, key=lambda s: (elf.lma(s), s.index))
 
 
-def section_chunks(elf: ElfFile, *, include_bss: bool = True, only: Sequence[str] | None = None) -> list[tuple[int, bytes, Section]]:
+def section_chunks(elf: ElfFile, *, include_bss: bool = True, only: Sequence[str] | None = None,
+                   max_size: int | None = DEFAULT_MAX_SIZE) -> list[tuple[int, bytes, Section]]:
     """(load address, bytes, section) for each loaded section, BSS as zeros.
 
     This is the sparse form that Intel HEX, S-record and UF2 writers take; no gap is
     filled.
 
     Raises:
-        FormatError: two sections overlap at their load addresses.
+        FormatError: two sections overlap at their load addresses; a NOBITS section lies
+            outside every PT_LOAD (``field="sh_size"``: no loader reserves it); the
+            sections add up to more than ``max_size`` bytes (``None`` allows any).
     """
+    secs = loaded_sections(elf, include_bss=include_bss, only=only)
+    for s in secs:
+        if s.is_nobits and elf.loads and elf.segment_of(s) is None:
+            raise FormatError(f"section [{s.index}] {s.name} (0x{s.addr:x}+0x{s.size:x}) lies outside every PT_LOAD "
+                              "segment, so no loader reserves it", source=elf.source, field="sh_size")
+    _check_size(elf, sum(s.size for s in secs), max_size, "the loaded sections")
     out = []
     prev = None
-    for s in loaded_sections(elf, include_bss=include_bss, only=only):
+    for s in secs:
         lma = elf.lma(s)
         if prev is not None and lma < prev[0] + prev[1].size:
             raise FormatError(
@@ -134,6 +156,7 @@ def flatten(
     fill: int = 0,
     max_gap: int | None = DEFAULT_MAX_GAP,
     only: Sequence[str] | None = None,
+    max_size: int | None = DEFAULT_MAX_SIZE,
 ) -> LoadImage:
     """Flatten the loaded sections of ``elf`` into one contiguous :class:`LoadImage`.
 
@@ -144,17 +167,17 @@ def flatten(
     Raises:
         FormatError: no loadable section; sections overlap; a hole between two sections
             is larger than ``max_gap`` bytes (``None`` allows any): the flat file would be
-            mostly fill, as when RAM data sits far from flash; a fill byte outside 0..255.
+            mostly fill, as when RAM data sits far from flash; an image larger than
+            ``max_size`` bytes (``field="max_size"``); a fill byte outside 0..255.
     """
     _check_fill(fill)
-    chunks = section_chunks(elf, include_bss=include_bss, only=only)
+    chunks = section_chunks(elf, include_bss=include_bss, only=only, max_size=max_size)
     if not chunks:
         raise FormatError("no loadable sections (SHF_ALLOC, not a note)", source=elf.source, field="section headers")
     base = chunks[0][0]
-    parts: list[bytes] = []
     regions: list[Region] = []
     pos = base
-    for lma, data, sec in chunks:
+    for lma, data, sec in chunks:  # lay out first: the limits are checked before any fill is made
         name = sec.name
         if lma > pos:
             gap = lma - pos
@@ -163,11 +186,12 @@ def flatten(
                     f"a hole of 0x{gap:x} bytes between 0x{pos:x} and {name} at 0x{lma:x} would make the flat image "
                     f"0x{lma + len(data) - base:x} bytes (the hole limit is 0x{max_gap:x}); use a sparse format "
                     "(hex, srec, uf2) or a larger limit", source=elf.source, field="max_gap")
-            parts.append(bytes([fill]) * gap)
             regions.append(Region(pos, gap, "gap"))
-        parts.append(data)
         regions.append(Region(lma, len(data), "bss" if sec.is_nobits else "section", name))
         pos = lma + len(data)
+    _check_size(elf, pos - base, max_size, "the flat image")
+    data_of = iter([data for _, data, _ in chunks])
+    parts = [bytes([fill]) * r.size if r.kind == "gap" else next(data_of) for r in regions]
     return LoadImage(base=base, data=b"".join(parts), entry=elf.entry, regions=tuple(regions), vma_base=chunks[0][2].addr)
 
 
@@ -177,6 +201,7 @@ def flatten_segments(
     include_bss: bool = True,
     fill: int = 0,
     max_gap: int | None = DEFAULT_MAX_GAP,
+    max_size: int | None = DEFAULT_MAX_SIZE,
 ) -> LoadImage:
     """The memory image a program loader makes: every PT_LOAD's ``p_filesz`` file bytes at
     its ``p_vaddr``, then zeros up to ``p_memsz`` (System V ABI, "Program Loading").
@@ -189,10 +214,10 @@ def flatten_segments(
     for file bytes (named ``LOAD#i``), ``"bss"``, ``"gap"``.
 
     Raises:
-        FormatError: no PT_LOAD with a size; a hole larger than ``max_gap`` bytes; a
-            fill byte outside 0..255.
+        FormatError: no PT_LOAD with a size; a hole larger than ``max_gap`` bytes; an
+            image larger than ``max_size`` bytes; a fill byte outside 0..255.
     """
-    base, buf, regions = segment_buffer(elf, include_bss=include_bss, fill=fill, max_gap=max_gap)
+    base, buf, regions = segment_buffer(elf, include_bss=include_bss, fill=fill, max_gap=max_gap, max_size=max_size)
     return LoadImage(base=base, data=bytes(buf), entry=elf.entry, regions=regions, vma_base=base)
 
 
@@ -202,6 +227,7 @@ def segment_buffer(
     include_bss: bool = True,
     fill: int = 0,
     max_gap: int | None = DEFAULT_MAX_GAP,
+    max_size: int | None = DEFAULT_MAX_SIZE,
 ) -> tuple[int, bytearray, tuple[Region, ...]]:
     """:func:`flatten_segments` as ``(base address, writable bytes, regions)``, for callers
     that modify the image in place (relocation) and would otherwise copy it once more.
@@ -225,6 +251,8 @@ def segment_buffer(
                 raise FormatError(
                     f"a hole of 0x{gap:x} bytes between 0x{pos:x} and {name} at 0x{seg.vaddr:x} exceeds the hole "
                     f"limit (0x{max_gap:x})", source=elf.source, field="max_gap")
+        _check_size(elf, seg.vaddr + seg.memsz - base, max_size, "the memory image")  # before allocating
+        if seg.vaddr > pos:
             buf += bytes([fill]) * gap
             regions.append(Region(pos, gap, "gap"))
         filesz = min(seg.filesz, seg.memsz)
@@ -239,6 +267,19 @@ def segment_buffer(
         del buf[last - base:]
         regions = [r if r.end <= last else replace(r, size=last - r.address) for r in regions if r.address < last]
     return base, buf, tuple(regions)
+
+
+def _copied_at_startup(elf: ElfFile, sec: Section) -> bool:
+    """True if ``sec`` lies in a PT_LOAD loaded at another address than it runs at."""
+    seg = elf.segment_of(sec)
+    return seg is not None and seg.paddr != seg.vaddr
+
+
+def _check_size(elf: ElfFile, size: int, max_size: int | None, what: str) -> None:
+    if max_size is not None and size > max_size:
+        raise FormatError(f"{what} would be 0x{size:x} bytes, more than the limit of 0x{max_size:x} bytes "
+                          "(a BSS or segment size larger than the target's memory?); allow more if it is meant",
+                          source=elf.source, field="max_size")
 
 
 def _check_fill(fill: int) -> None:

@@ -38,7 +38,7 @@ from formats.elfstructs import elf_structs
 from formats.errors import FormatError
 from formats.go.itab import fix_itabs
 from formats.go.moduledata import function_entry as _go_function  # noqa: F401  (tests look the target up here)
-from formats.loadimage import DEFAULT_MAX_GAP, LoadImage, segment_buffer
+from formats.loadimage import DEFAULT_MAX_GAP, DEFAULT_MAX_SIZE, LoadImage, segment_buffer
 
 __all__ = ["IMPLEMENTATION", "DynamicRelocations", "RelocTable", "Relocation", "Relocated",
            "read_dynamic_relocations", "relocate", "relr_addresses", "type_name"]
@@ -176,6 +176,7 @@ def relocate(
     include_bss: bool = True,
     fill: int = 0,
     max_gap: int | None = DEFAULT_MAX_GAP,
+    max_size: int | None = DEFAULT_MAX_SIZE,
 ) -> Relocated:
     """Relocate the position-independent ``elf`` so that its link base lands at ``base``.
 
@@ -191,7 +192,7 @@ def relocate(
             them (reported in ``skipped``) instead of refusing.
         fix_go_itabs: also move the itab slots Go's linker leaves unrelocated
             (:func:`formats.go.itab.fix_itabs`).
-        include_bss, fill, max_gap: as :func:`formats.loadimage.flatten_segments`.
+        include_bss, fill, max_gap, max_size: as :func:`formats.loadimage.flatten_segments`.
 
     Returns:
         a :class:`Relocated`.
@@ -206,10 +207,11 @@ def relocate(
             undefined or ifunc symbol. Messages name the table, entry index, r_offset and
             type; malformed dynamic sections as :func:`read_dynamic_relocations`. Where an
             argument is what to change, the error's ``field`` names it (``base``,
-            ``symbols``, ``skip_unsupported``, ``fill``, ``max_gap``).
+            ``symbols``, ``skip_unsupported``, ``fill``, ``max_gap``, ``max_size``).
     """
     rel = read_dynamic_relocations(elf)
-    link_base, data, regions = segment_buffer(elf, include_bss=include_bss, fill=fill, max_gap=max_gap)
+    link_base, data, regions = segment_buffer(elf, include_bss=include_bss, fill=fill, max_gap=max_gap,
+                                             max_size=max_size)
     w = elf.elfclass // 8
     space = 1 << (8 * w)
     extent = max(s.vaddr + s.memsz for s in elf.loads if s.memsz) - link_base  # BSS counts, included or not

@@ -22,12 +22,24 @@ def describe_file(path: str | os.PathLike[str]) -> dict:
         FormatError: a recognised format that is malformed, or an unrecognised file.
     """
     from imgtool.diskinfo import describe_disk_file
+    from imgtool.errors import about_file
+    from signing.files import file_kind
 
-    disk = describe_disk_file(path)  # disk images and tarballs, through mmap
-    if disk is not None:
-        return disk
+    try:
+        regular = file_kind(os.stat(path).st_mode) is None
+    except OSError:
+        regular = False
+    if regular:  # disk images and tarballs through mmap (a 1 GiB disk is not read whole)
+        with about_file(path):
+            disk = describe_disk_file(path)
+        if disk is not None:
+            return disk
     data = read_input(path)
-    src = str(path)
+    with about_file(path):
+        return _describe(data, str(path))
+
+
+def _describe(data: bytes, src: str) -> dict:
     if data[:4] == b"\x7fELF":
         from formats.elf import ElfFile
         from imgtool.elfinput import elf_summary

@@ -12,6 +12,10 @@ options.
 
 from __future__ import annotations
 
+import os
+from contextlib import contextmanager
+from typing import Iterator
+
 from signing.errors import FieldMessage
 
 EXIT_OK = 0
@@ -44,3 +48,24 @@ class CheckFailed(ImgtoolError):
     """A check the user asked for did not pass (verify, budget): exit code 1."""
 
     exit_code = EXIT_CHECK_FAILED
+
+
+@contextmanager
+def about_file(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Make every project error raised inside the block name ``path``: a
+    :class:`formats.errors.FormatError` without a source gets it; a ``signing`` or
+    ``imgtool`` error whose message does not name the file is prefixed with it. Used where
+    a pipeline hands the bytes of one file to the libraries, which only see bytes.
+    """
+    from formats.errors import FormatError
+
+    try:
+        yield
+    except FormatError as exc:
+        if exc.source:
+            raise
+        raise exc.with_source(str(path)) from None
+    except FieldMessage as exc:
+        if str(path) not in exc.message:
+            exc.message = f"{path}: {exc.message}"
+        raise

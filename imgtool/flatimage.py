@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 from formats.elf import ElfFile
 from formats.errors import FormatError
 from formats.go.binary import check_go_layout
-from formats.loadimage import DEFAULT_MAX_GAP, LoadImage, flatten, section_chunks
+from formats.loadimage import DEFAULT_MAX_GAP, DEFAULT_MAX_SIZE, LoadImage, flatten, section_chunks
 from imgtool.errors import InputError
 
 if TYPE_CHECKING:
@@ -36,8 +36,10 @@ class FlatOptions:
     ``pad_to`` is a load address (``objcopy --pad-to``), ``fill`` the byte for holes and
     padding, ``max_gap`` the largest hole a flat binary fills (bytes, ``None`` = any),
     ``uf2_family`` the UF2 family ID, ``append_crc`` a CRC model name whose value over
-    the flat image is appended (``crc_byteorder`` little or big). ``compact``: store the
-    image up to its last initialised byte with the BSS-zeroing stub at load address
+    the flat image is appended (``crc_byteorder`` little or big), ``max_size`` the largest
+    image in bytes (``None`` = any; BSS is justified by the target's RAM, not the file),
+    ``srec_header`` the S-record S0 data (objcopy: the output file name). ``compact``: store
+    the image up to its last initialised byte with the BSS-zeroing stub at load address
     ``stub_at`` (:func:`build_compact_flat`).
     """
 
@@ -49,6 +51,8 @@ class FlatOptions:
     uf2_family: int | None = None
     append_crc: str | None = None
     crc_byteorder: str = "little"
+    max_size: int | None = DEFAULT_MAX_SIZE
+    srec_header: bytes = b""
     compact: bool = False
     stub_at: int | None = None
 
@@ -68,10 +72,12 @@ def build_flat(elf: ElfFile, opts: FlatOptions, warn: Callable[[str], None] | No
     check_format(opts.format, FORMATS)
     check_go_layout(elf)
     if opts.format == "bin" or opts.append_crc or opts.pad_to is not None:
-        segments = _flat_segment(flatten(elf, include_bss=opts.include_bss, fill=opts.fill, max_gap=opts.max_gap), opts)
+        image = flatten(elf, include_bss=opts.include_bss, fill=opts.fill, max_gap=opts.max_gap, max_size=opts.max_size)
+        segments = _flat_segment(image, opts)
     else:
-        segments = [(lma, data) for lma, data, _ in section_chunks(elf, include_bss=opts.include_bss)]
-    out = encode(opts.format, segments, entry=elf.entry, uf2_family=opts.uf2_family)
+        segments = [(lma, data) for lma, data, _ in section_chunks(elf, include_bss=opts.include_bss,
+                                                                   max_size=opts.max_size)]
+    out = encode(opts.format, segments, entry=e_entry(elf), uf2_family=opts.uf2_family, srec_header=opts.srec_header)
     if warn is not None and opts.include_bss:
         from imgtool.compact import flat_warning
 
@@ -118,7 +124,7 @@ def build_compact_flat(elf: ElfFile, opts: FlatOptions) -> tuple[bytes, CompactI
         raise InputError("a compact image already leaves the BSS out (and zeroes it at boot)", field="include_bss")
     check_go_layout(elf)
     check_compactable(elf)
-    image = flatten(elf, fill=opts.fill, max_gap=opts.max_gap)
+    image = flatten(elf, fill=opts.fill, max_gap=opts.max_gap, max_size=opts.max_size)
     if opts.stub_at is None:
         size = stub_size(split_bss(image.regions))
         below = (image.base - size) & ~7
@@ -130,18 +136,28 @@ def build_compact_flat(elf: ElfFile, opts: FlatOptions) -> tuple[bytes, CompactI
         segments = _flat_segment(plan.flat(opts.fill, opts.max_gap), opts)
     else:
         segments = plan.segments()
-    return encode(opts.format, segments, entry=plan.entry, uf2_family=opts.uf2_family), plan
+    return encode(opts.format, segments, entry=plan.entry, uf2_family=opts.uf2_family,
+                  srec_header=opts.srec_header), plan
 
 
 def _flat_segment(image: LoadImage, opts: FlatOptions) -> list[tuple[int, bytes]]:
     """``image`` padded to ``opts.pad_to`` and followed by its ``opts.append_crc`` value,
     as the one segment :func:`encode` takes."""
     if opts.pad_to is not None:
+        if opts.max_size is not None and opts.pad_to - image.base > opts.max_size:
+            raise FormatError(f"padding to 0x{opts.pad_to:x} makes the image 0x{opts.pad_to - image.base:x} bytes, "
+                              f"more than the limit of 0x{opts.max_size:x}", field="max_size")
         image = image.padded_to(opts.pad_to, opts.fill)
     data = image.data
     if opts.append_crc:
         data += crc_trailer(data, opts.append_crc, opts.crc_byteorder)
     return [(image.base, data)]
+
+
+def e_entry(elf: ElfFile) -> int:
+    """The ELF header's ``e_entry`` as stored, Thumb bit included (``0x08037fd9``): the
+    start address GNU objcopy writes into Intel HEX and S-record files."""
+    return elf.entry | 1 if elf.entry_thumb else elf.entry
 
 
 def check_format(fmt: str, allowed: Sequence[str] = FORMATS) -> None:
@@ -154,13 +170,15 @@ def check_format(fmt: str, allowed: Sequence[str] = FORMATS) -> None:
         raise FormatError(f"unknown format {fmt!r} (expected one of {', '.join(allowed)})", field="format")
 
 
-def encode(fmt: str, segments: Sequence[tuple[int, bytes]], *, entry: int, uf2_family: int | None = None) -> bytes:
+def encode(fmt: str, segments: Sequence[tuple[int, bytes]], *, entry: int, uf2_family: int | None = None,
+           srec_header: bytes = b"") -> bytes:
     """``segments`` (``[(load address, bytes)]``) in format ``fmt``.
 
     ``bin`` takes exactly one segment and is its bytes; ``hex`` and ``srec`` write the
     segments at their addresses with ``entry`` as the start record (GNU objcopy's
-    layout, :mod:`formats.ihex`, :mod:`formats.srec`); ``uf2`` writes 256-byte blocks
-    with ``uf2_family`` (:mod:`formats.uf2`).
+    layout, :mod:`formats.ihex`, :mod:`formats.srec`; ``srec_header`` is the S0 data,
+    objcopy's output file name with :func:`formats.srec.objcopy_header`); ``uf2`` writes
+    256-byte blocks with ``uf2_family`` (:mod:`formats.uf2`).
 
     Raises:
         FormatError: an unknown format, or (``field="format"``) a HEX or S-record image
@@ -178,7 +196,9 @@ def encode(fmt: str, segments: Sequence[tuple[int, bytes]], *, entry: int, uf2_f
                               "records carry; use the bin format or a load address below 4 GiB", field="format")
         from formats import ihex, srec
 
-        return (ihex if fmt == "hex" else srec).build(list(segments), start=entry)
+        if fmt == "srec":
+            return srec.build(list(segments), start=entry, header=srec_header)
+        return ihex.build(list(segments), start=entry)
     from formats import uf2
 
     return uf2.build(list(segments), family_id=uf2_family)

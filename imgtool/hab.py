@@ -39,19 +39,29 @@ def keygen(
     password: bytes | None = None,
     days: int = 3650,
 ) -> list[Path]:
-    """Generate a development HAB PKI (:func:`signing.pki.generate_pki`) into ``folder``
-    (created if missing); return the paths written. Private keys and ``key_pass.txt``
-    are written with mode 0600, certificates and tables 0644.
+    """Generate a development HAB PKI (:func:`signing.pki.generate_pki`) into ``folder``;
+    return the paths written. Private keys and ``key_pass.txt`` are written with mode
+    0600, certificates and tables 0644.
+
+    ``folder`` is created when missing, as any output file is, but the folder it goes in
+    must exist (as for every output: a mistyped path is an error, not a new tree). The
+    files are written all or nothing (:func:`imgtool.output.write_all_atomic`); the
+    folders created for them are removed again when writing fails.
 
     Raises:
-        InputError: the folder holds keys already (nothing is ever overwritten), or a
-            folder cannot be created.
+        InputError: the folder holds keys already (nothing is ever overwritten), is a
+            file, its parent folder does not exist, or it cannot be created or written.
         SigningError: bad key type, SRK count (``field="srks"``) or layout.
     """
-    from imgtool.output import write_atomic
+    from imgtool.output import write_all_atomic
     from signing.pki import generate_pki
 
     root = Path(folder)
+    if root.exists() and not root.is_dir():
+        raise InputError(f"{root}: is not a folder; give a folder to create the keys in")
+    parent = root.parent if str(root.parent) else Path(".")
+    if not root.exists() and not parent.is_dir():
+        raise InputError(f"{root}: cannot create the key folder: folder {parent} does not exist")
     for marker in _MARKERS:
         if (root / marker).exists():
             _refuse_existing(root / marker)
@@ -59,17 +69,25 @@ def keygen(
     for rel in files:
         if (root / rel).exists():
             _refuse_existing(root / rel)
-    for rel in sorted({str(Path(r).parent) for r in files}):
-        try:
-            (root / rel).mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise InputError(f"{root / rel}: cannot create the folder ({exc.strerror})") from None
-    written = []
-    for rel, data in files.items():
-        private = rel.endswith(("_key.pem", "_key.der", "key_pass.txt"))
-        write_atomic(root / rel, data, mode=0o600 if private else 0o644)
-        written.append(root / rel)
-    return written
+    created: list[Path] = []
+    try:
+        for folder_path in [root] + sorted({root / Path(r).parent for r in files} - {root}):
+            if not folder_path.is_dir():
+                try:
+                    folder_path.mkdir()
+                except OSError as exc:
+                    raise InputError(f"{folder_path}: cannot create the folder ({exc.strerror})") from None
+                created.append(folder_path)
+        private = ("_key.pem", "_key.der", "key_pass.txt")
+        write_all_atomic([(root / rel, data, 0o600 if rel.endswith(private) else 0o644) for rel, data in files.items()])
+    except BaseException:
+        for folder_path in reversed(created):
+            try:
+                folder_path.rmdir()
+            except OSError:
+                pass
+        raise
+    return [root / rel for rel in files]
 
 
 def srk_table(certificates: Sequence[str | os.PathLike[str]]):

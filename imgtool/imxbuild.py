@@ -380,7 +380,13 @@ def build_imx_from_elf(
             f"pass --board (one of: {', '.join(b.name for b in list_boards('imx'))}) or --dcd imximage.cfg")
     loaded = load_cfg(board, dcd_path, tamago_version(parse_buildinfo(elf)) if board is not None else None)
     check_go_layout(elf)
-    image = flatten(elf)
+    try:
+        image = flatten(elf, max_size=ram_limit(board))
+    except FormatError as exc:
+        if exc.field != "max_size" or board is None:
+            raise
+        raise FormatError(f"the payload (BSS included) is larger than the {ram_limit(board):#x} bytes of RAM of "
+                          f"{board.name}", source=elf.source, field="PT_LOAD p_memsz") from None
     if elf.text_start is not None and image.base != elf.text_start:
         raise FormatError(
             f"the first loaded section is at 0x{image.base:x}, below .text at 0x{elf.text_start:x}; "
@@ -424,6 +430,14 @@ def _warn_bss(elf: ElfFile, image: LoadImage, imx: bytes, cfg: ImximageCfg, warn
     message = bss_warning(elf, split, len(imx), compact_size, ".imx")
     if message:
         warn(message)
+
+
+def ram_limit(board: Board | None) -> int:
+    """The largest memory image ``board`` can hold (bytes: its largest RAM region), or
+    :data:`formats.loadimage.DEFAULT_MAX_SIZE` without a board."""
+    from formats.loadimage import DEFAULT_MAX_SIZE
+
+    return max((r.size for r in board.ram), default=DEFAULT_MAX_SIZE) if board is not None else DEFAULT_MAX_SIZE
 
 
 def default_output(source: Path, suffix: str) -> Path:

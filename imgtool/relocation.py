@@ -36,7 +36,7 @@ def relocate_file(path: str | os.PathLike[str], base: int, *, fmt: str = "bin", 
 
     ``options`` are the keyword arguments of :func:`formats.reloc.relocate` (``symbols``,
     ``allow_undefined``, ``skip_unsupported``, ``fix_go_itabs``, ``include_bss``,
-    ``fill``, ``max_gap``); ``fmt`` is one of :data:`FORMATS`; with ``pe_relocs`` the
+    ``fill``, ``max_gap``, ``max_size``); ``fmt`` is one of :data:`FORMATS`; with ``pe_relocs`` the
     result also carries the PE base relocation blocks (DIR64 for 64-bit ELFs, HIGHLOW
     for 32-bit).
 

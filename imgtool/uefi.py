@@ -80,7 +80,9 @@ def open_signer(*, key: _Path | None, cert: _Path | None, password_file: _Path |
 
     if not token or not key_label:
         raise InputError("--pkcs11 needs --token LABEL and --key-label LABEL")
-    pin = read_input(pin_file).decode().splitlines()[0] if pin_file else os.environ.get("IMGTOOL_PKCS11_PIN")
+    from signing.keys import read_pin_file
+
+    pin = read_pin_file(pin_file) if pin_file else os.environ.get("IMGTOOL_PKCS11_PIN")
     if not pin:
         raise InputError("--pkcs11: give the user PIN with --pin-file or IMGTOOL_PKCS11_PIN")
     return Pkcs11Signer.open(str(pkcs11), token_label=token, pin=pin, key_label=key_label,

@@ -258,7 +258,7 @@ def _length(der: bytes) -> int:
 
 def _parse(cert: Certificate) -> _Parsed:
     """Decode one certificate-table entry; SigningError when it is not Authenticode."""
-    from cryptography import x509
+    from signing.keys import parse_certificate
 
     t = _asn1()
     where = f"certificate table entry at 0x{cert.offset or 0:x}"
@@ -297,7 +297,7 @@ def _parse(cert: Certificate) -> _Parsed:
                 name = attr["values"][0].parse(t["SpcSpOpusInfo"])["program_name"]
                 program_name = None if name.native is None else name.chosen.native
         dinfo = content["message_digest"]
-        signer_cert = x509.load_der_x509_certificate(signer.dump()) if signer is not None else None
+        signer_cert = parse_certificate(signer.dump(), f"{where}: signer certificate") if signer is not None else None
         info = SignatureInfo(
             subject=signer_cert.subject.rfc4514_string() if signer_cert is not None else None,
             issuer=signer_cert.issuer.rfc4514_string() if signer_cert is not None else sid["issuer"].human_friendly,
@@ -306,7 +306,9 @@ def _parse(cert: Certificate) -> _Parsed:
             signature_algorithm=si["signature_algorithm"]["algorithm"].native, signing_time=signing_time,
             certificates=len(embedded), program_name=program_name, offset=cert.offset or 0,
             size=_align8(8 + len(cert.data)))
-        certs = [x509.load_der_x509_certificate(c.dump()) for c in embedded]
+        certs = [parse_certificate(c.dump(), f"{where}: embedded certificate") for c in embedded]
+    except SigningError:
+        raise
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise SigningError(f"{where}: not an Authenticode PKCS#7 SignedData ({exc})") from None
     return _Parsed(info, content, si, certs, signer_cert)
@@ -348,7 +350,16 @@ class Verification:
 
 
 def _check_signature(p: _Parsed) -> str | None:
-    """None when the SignerInfo's signature over its attributes verifies, else why not."""
+    """None when the SignerInfo's signature over its attributes verifies, else why not
+    (also when a field of it does not decode: asn1crypto decodes lazily, so a malformed
+    SignerInfo raises only when the field is first read, here)."""
+    try:
+        return _signature_problem(p)
+    except (ValueError, TypeError, KeyError, IndexError) as exc:
+        return f"the SignerInfo does not decode ({exc})"
+
+
+def _signature_problem(p: _Parsed) -> str | None:
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa

@@ -4,6 +4,13 @@ errors above ``formats`` carry."""
 from __future__ import annotations
 
 
+def one_line(message: str) -> str:
+    """``message`` on one line: the line breaks that third-party messages carry
+    (asn1crypto's ``"...\n    while parsing ..."``) become ``"; "``. Every error of the
+    project is one line (DESIGN.md, "Exit codes")."""
+    return "; ".join(part.strip() for part in message.splitlines() if part.strip()) if "\n" in message else message
+
+
 class FieldMessage:
     """Mixin of the errors of ``signing`` and ``imgtool``: a message and, optionally, the
     ``field`` of the data it concerns (``"srk_index"``, ``"budget"``). ``str()`` is
@@ -12,6 +19,7 @@ class FieldMessage:
     """
 
     def __init__(self, message: str = "", *, field: str | None = None) -> None:
+        message = one_line(message)
         super().__init__(message)
         self.message = message
         self.field = field

@@ -45,6 +45,11 @@ from signing.pki import HabKeys
 __all__ = ["AuthBlock", "CSF_LAYOUTS", "ENGINES", "SDP_DCD_ADDRESS", "SignedImx", "VerifyReport", "assemble_csf", "describe_csf",
            "parse_csf_version", "parse_engine", "sign_imx", "verify_imx"]
 
+#: Largest CSF reservation signed (bytes): a CSF's header carries a 16-bit length (HABv4
+#: RM, "CSF header"), so a boot data length reserving more after IVT.csf is damage, and
+#: padding up to it would only make a huge image.
+CSF_RESERVE_MAX = 0x10000
+
 ENGINES = {name.lower(): eng for eng, name in C.ENGINE_NAMES.items()}
 """CST ``Engine =`` keywords (lower case) -> engine id: ``any``, ``sw``, ``dcp``, ``caam``..."""
 
@@ -279,6 +284,15 @@ def sign_imx(
     if len(imx) < n:
         raise SigningError(f"image is {len(imx)} bytes but IVT.csf points at offset 0x{n:x}; the .imx is truncated")
     reserve = img.csf_size
+    if reserve > CSF_RESERVE_MAX:
+        from formats.errors import FormatError
+
+        bd = img.ivt.boot_data - img.ivt.self_addr
+        raise FormatError(
+            f"the boot data (start 0x{img.boot_data.start:08x}, length 0x{img.boot_data.length:x}) reserves "
+            f"0x{reserve:x} bytes after IVT.csf, more than a CSF can use (its header length is 16 bits: at most "
+            f"0x{CSF_RESERVE_MAX:x}); the boot data length or the IVT.boot_data pointer is damaged",
+            offset=bd + 4, field="boot data length")
     if csf_size is None:
         csf_size = reserve
     elif csf_size > reserve:

@@ -94,21 +94,29 @@ def public_key_of_entry(entry: srkfmt.SrkEntry):
     """The ``cryptography`` public key of an RSA or EC SRK entry.
 
     Raises:
-        SigningError: a hash-only entry (it cannot verify anything).
+        SigningError: a hash-only entry (it cannot verify anything); numbers that are no
+            public key (an even RSA exponent, a point off the curve: ``cryptography``'s
+            ValueError, re-raised naming the entry's field).
     """
     from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-    if isinstance(entry, srkfmt.RsaKey):
-        return rsa.RSAPublicNumbers(entry.exponent, entry.modulus).public_key()
+    curves = {srkfmt.HAB_EC_P256: ec.SECP256R1, srkfmt.HAB_EC_P384: ec.SECP384R1, srkfmt.HAB_EC_P521: ec.SECP521R1}
+    try:
+        if isinstance(entry, srkfmt.RsaKey):
+            return rsa.RSAPublicNumbers(entry.exponent, entry.modulus).public_key()
+        if isinstance(entry, srkfmt.EcKey) and entry.curve in curves:
+            return ec.EllipticCurvePublicNumbers(entry.x, entry.y, curves[entry.curve]()).public_key()
+    except Exception as exc:  # ValueError, UnsupportedAlgorithm
+        kind = "RSA modulus/exponent" if isinstance(entry, srkfmt.RsaKey) else "EC point"
+        raise SigningError(f"SRK table entry: the {kind} is not a valid public key ({exc})") from None
     if isinstance(entry, srkfmt.EcKey):
-        curve = {srkfmt.HAB_EC_P256: ec.SECP256R1, srkfmt.HAB_EC_P384: ec.SECP384R1, srkfmt.HAB_EC_P521: ec.SECP521R1}[entry.curve]()
-        return ec.EllipticCurvePublicNumbers(entry.x, entry.y, curve).public_key()
+        raise SigningError(f"SRK table entry: unknown EC curve id {entry.curve}")
     raise SigningError("the selected SRK table entry is hash-only and cannot verify a certificate; select another SRK index")
 
 
 def certificate_signed_by(cert, public_key) -> bool:
     """True if ``cert``'s signature verifies with ``public_key`` (RSA PKCS#1 v1.5 or ECDSA)."""
-    from cryptography.exceptions import InvalidSignature
+    from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
     from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
     try:
@@ -118,7 +126,7 @@ def certificate_signed_by(cert, public_key) -> bool:
             public_key.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(cert.signature_hash_algorithm))
         else:
             return False
-    except (InvalidSignature, ValueError, TypeError):
+    except (InvalidSignature, UnsupportedAlgorithm, ValueError, TypeError):  # an unknown or odd signatureAlgorithm
         return False
     return True
 

@@ -179,7 +179,7 @@ def walk_csf(raw: bytes) -> CsfContents:
     Raises:
         FormatError: the CSF header or commands themselves cannot be parsed.
     """
-    from cryptography import x509
+    from signing.keys import parse_certificate
 
     csf = C.Csf.parse(raw)
     out = CsfContents(csf, raw)
@@ -203,7 +203,7 @@ def walk_csf(raw: bytes) -> CsfContents:
                 elif cmd.pcl == C.HAB_PCL_X509:
                     der = _payload(raw, cmd.key_dat, C.HAB_TAG_CRT, csf.version, out.blobs)
                     _check_certificate(der)
-                    out.certs[cmd.tgt] = (x509.load_der_x509_certificate(der), der, cmd)
+                    out.certs[cmd.tgt] = (parse_certificate(der, f"certificate at CSF offset 0x{cmd.key_dat:x}"), der, cmd)
                     out.at[id(cmd)] = index
                 else:
                     out.problems.append(f"command {index + 1} (Install Key): protocol 0x{cmd.pcl:02x} is not followed offline")

@@ -117,6 +117,19 @@ def read_secret_file(path: str | os.PathLike[str], what: str = "password") -> by
     return lines[0]
 
 
+def read_pin_file(path: str | os.PathLike[str]) -> str:
+    """The PKCS#11 user PIN on the first line of the file at ``path`` (UTF-8).
+
+    Raises:
+        SigningError: the file is missing, unreadable or empty, or not UTF-8 text.
+    """
+    pin = read_secret_file(path, "PIN")
+    try:
+        return pin.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SigningError(f"{Path(path)}: the PIN is not UTF-8 text") from None
+
+
 def load_certificate(path: str | os.PathLike[str]):
     """Load an X.509 certificate from a PEM or DER file.
 
@@ -130,17 +143,55 @@ def load_certificate(path: str | os.PathLike[str]):
 def parse_certificate(data: bytes, name: str = "certificate"):
     """Parse PEM or DER certificate bytes; ``name`` is used in errors.
 
+    ``cryptography`` decodes a certificate's fields lazily, so a malformed version,
+    validity, name, extension or public key would otherwise raise its own exceptions
+    later, wherever the field is first read; every field the project reads is decoded
+    here (:func:`check_certificate`), so a certificate this returns is safe to use.
+
     Raises:
-        SigningError: not an X.509 certificate.
+        SigningError: not an X.509 certificate, or a field of it does not decode
+            (the message names the X.509 field, RFC 5280 section 4.1).
     """
     from cryptography import x509
 
     try:
         if b"-----BEGIN" in data:
-            return x509.load_pem_x509_certificate(data)
-        return x509.load_der_x509_certificate(data)
-    except ValueError as exc:
+            cert = x509.load_pem_x509_certificate(data)
+        else:
+            cert = x509.load_der_x509_certificate(data)
+    except Exception as exc:  # ValueError, and assorted errors of the DER decoder
         raise SigningError(f"{name}: not an X.509 certificate in PEM or DER ({exc}); give the *_crt.pem file") from None
+    return check_certificate(cert, name)
+
+
+#: The X.509 fields (RFC 5280 4.1) the project reads, and how ``cryptography`` decodes each.
+_CERT_FIELDS = (
+    ("version", lambda c: c.version),
+    ("serialNumber", lambda c: c.serial_number),
+    ("signature", lambda c: (c.signature, c.tbs_certificate_bytes)),
+    ("issuer", lambda c: c.issuer.rfc4514_string()),
+    ("subject", lambda c: c.subject.rfc4514_string()),
+    ("validity", lambda c: (c.not_valid_before_utc, c.not_valid_after_utc)),
+    ("extensions", lambda c: list(c.extensions)),
+    ("subjectPublicKeyInfo", lambda c: c.public_key()),
+)
+
+
+def check_certificate(cert, name: str = "certificate"):
+    """Decode every field of ``cert`` (a ``cryptography`` certificate) the project reads,
+    and return it.
+
+    Raises:
+        SigningError: a field does not decode, e.g. ``"SRK_1_crt.pem: X.509 extensions:
+            duplicate extension ..."`` (``cryptography``'s ValueError, UnsupportedAlgorithm,
+            DuplicateExtension, InvalidVersion, re-raised with the field).
+    """
+    for field_name, decode in _CERT_FIELDS:
+        try:
+            decode(cert)
+        except Exception as exc:  # cryptography raises several unrelated types here
+            raise SigningError(f"{name}: X.509 {field_name} does not decode ({exc or type(exc).__name__})") from None
+    return cert
 
 
 def load_private_key(path: str | os.PathLike[str], password: bytes | None = None, password_source: str | None = None):

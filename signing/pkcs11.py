@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 
 from signing.errors import SigningError
-from signing.keys import DigestSigner, key_type_of, public_keys_equal
+from signing.keys import DigestSigner, key_type_of, parse_certificate, public_keys_equal
 
 # DER DigestInfo prefix for SHA-256 (RFC 3447 §9.2 note 1).
 SHA256_DIGEST_INFO = bytes.fromhex("3031300d060960864801650304020105000420")
@@ -169,11 +169,10 @@ def _key_kwargs(label: str | None, key_id: bytes | None) -> dict:
 
 
 def _token_certificate(session, attrs: dict, where: str):
-    from cryptography import x509
     from pkcs11 import Attribute, ObjectClass
 
     for obj in session.get_objects({Attribute.CLASS: ObjectClass.CERTIFICATE, **attrs}):
-        return x509.load_der_x509_certificate(bytes(obj[Attribute.VALUE]))
+        return parse_certificate(bytes(obj[Attribute.VALUE]), f"PKCS#11 {where}: certificate")
     raise SigningError(f"PKCS#11 {where}: no certificate on the token with that label/id; give the certificate file")
 
 

@@ -34,10 +34,12 @@ def main(argv: list[str] | None = None) -> int:
     from formats.errors import FormatError
     from imgtool.errors import ImgtoolError
     from signing.errors import SigningError
+    from signing.files import tracking_inputs
 
     args = sys.argv[1:] if argv is None else argv
     try:
-        result = app(args=args, prog_name="imgtool", standalone_mode=False)
+        with tracking_inputs():  # so that no output replaces a file the command read
+            result = app(args=args, prog_name="imgtool", standalone_mode=False)
     except (FormatError, SigningError) as exc:
         error(str(exc))
         return 2

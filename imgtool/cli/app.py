@@ -45,8 +45,11 @@ def _root(
 
 
 def error(message: str) -> None:
-    """Print one error line on stderr (``imgtool: error: ...``)."""
-    sys.stderr.write(f"imgtool: error: {message}\n")
+    """Print one error line on stderr (``imgtool: error: ...``); line breaks in
+    ``message`` (a third-party text) become ``"; "``."""
+    from signing.errors import one_line
+
+    sys.stderr.write(f"imgtool: error: {one_line(message)}\n")
 
 
 def warn(message: str) -> None:

@@ -34,7 +34,8 @@ def bin_cmd(
     pad_to: Optional[str] = typer.Option(None, "--pad-to", help="Pad the image up to this load address (objcopy --pad-to)."),
     fill: str = typer.Option("0", "--fill", help="Byte for holes and padding (0..255)."),
     max_gap: str = typer.Option("1M", "--max-gap", help="Largest hole between sections a flat binary fills; 'any' for no limit."),
-    no_bss: bool = typer.Option(False, "--no-bss", help="Leave .bss/.noptrbss out (default: zeros, as TamaGo needs)."),
+    no_bss: bool = typer.Option(False, "--no-bss", help="Leave .bss/.noptrbss out (default: zeros, as TamaGo needs; never stored when .data is copied from flash)."),
+    max_size: str = typer.Option("256M", "--max-size", help="Largest image to write (BSS included); 'any' for no limit."),
     uf2_family: Optional[str] = typer.Option(None, "--uf2-family", help="UF2 family ID: a number or a name (see docs)."),
     append_crc: Optional[str] = typer.Option(None, "--append-crc", help="Append the CRC of the image under this model (see 'imgtool crc --list')."),
     crc_byteorder: str = typer.Option("little", "--crc-byteorder", help="Byte order of the appended CRC: little or big."),
@@ -42,6 +43,7 @@ def bin_cmd(
     stub_at: Optional[str] = typer.Option(None, "--stub-at", help="Load address of the BSS-zeroing stub (with --compact): RAM outside the image and its BSS."),
 ) -> None:
     """Write the loadable content of ELF as a flat binary, Intel HEX, S-record or UF2."""
+    from formats.srec import objcopy_header
     from imgtool.cli.params import parse_byte, parse_int, parse_max_gap
     from imgtool.elfinput import load_elf
     from imgtool.flatimage import FlatOptions, build_bin
@@ -49,7 +51,7 @@ def bin_cmd(
 
     with option_names(format="--format", byteorder="--crc-byteorder", fill="--fill", pad_to="--pad-to",
                       max_gap="--max-gap", family="--uf2-family", stub_at="--stub-at", include_bss="--no-bss",
-                      **{"stub address": "--stub-at"}):
+                      max_size="--max-size", **{"stub address": "--stub-at"}):
         family = None
         if uf2_family is not None:
             from formats.uf2 import resolve_family
@@ -58,7 +60,8 @@ def bin_cmd(
         opts = FlatOptions(format=fmt, pad_to=parse_int(pad_to, "--pad-to"), fill=parse_byte(fill, "--fill"),
                            max_gap=parse_max_gap(max_gap), include_bss=not no_bss, uf2_family=family,
                            append_crc=append_crc, crc_byteorder=crc_byteorder, compact=compact,
-                           stub_at=parse_int(stub_at, "--stub-at"))
+                           stub_at=parse_int(stub_at, "--stub-at"),
+                           max_size=parse_max_gap(max_size, "--max-size"), srec_header=objcopy_header(str(output)))
         data, plan = build_bin(load_elf(elf), opts, warn)
     write_atomic(output, data)
     if plan is not None:

@@ -22,6 +22,7 @@ def relocate_cmd(
     pe_relocs: Optional[Path] = typer.Option(None, "--pe-relocs", help="Also write the PE .reloc section contents (DIR64/HIGHLOW blocks) here."),
     fill: str = typer.Option("0", "--fill", help="Byte for holes between segments (0..255)."),
     max_gap: str = typer.Option("1M", "--max-gap", help="Largest hole between segments to fill; 'any' for no limit."),
+    max_size: str = typer.Option("256M", "--max-size", help="Largest memory image (BSS included); 'any' for no limit."),
     no_bss: bool = typer.Option(False, "--no-bss", help="Leave out the zeros after the last file-backed byte."),
     no_go_fix: bool = typer.Option(False, "--no-go-itab-fix", help="Do not move the itab slots Go's linker leaves unrelocated."),
 ) -> None:
@@ -33,10 +34,11 @@ def relocate_cmd(
     address = parse_int(base, "--base")
     symbols = dict(parse_define(d) for d in define or [])
     with option_names(format="--format", base="--base", define="--define", symbols="--define",
-                      skip_unsupported="--skip-unsupported", fill="--fill", max_gap="--max-gap"):
+                      skip_unsupported="--skip-unsupported", fill="--fill", max_gap="--max-gap", max_size="--max-size"):
         out = relocate_file(elf, address, fmt=fmt, symbols=symbols, allow_undefined=allow_undefined,
                             skip_unsupported=skip_unsupported, fix_go_itabs=not no_go_fix, include_bss=not no_bss,
                             fill=parse_byte(fill, "--fill"), max_gap=parse_max_gap(max_gap),
+                            max_size=parse_max_gap(max_size, "--max-size"),
                             pe_relocs=pe_relocs is not None)
     outputs = [(output, out.data)]
     if out.pe_relocs is not None:

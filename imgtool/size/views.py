@@ -323,6 +323,44 @@ def to_json(r: SizeReport, regions: dict | None = None) -> dict:
 
 
 # ------------------------------------------------------------------------------ diff
+#: What :func:`diff` and the diff renderers read from a base document: per kind, the
+#: row key holding its size.
+DIFF_KEYS = {"packages": "mem", "modules": "mem", "sections": "size", "symbols": "mem"}
+
+
+def check_document(doc: dict) -> None:
+    """Check that an ``imgtool-size/1`` document read from a file has the shape a diff
+    reads: ``file`` a string or null, ``totals`` an object of integers (required), and each of
+    ``packages``, ``modules``, ``sections``, ``symbols`` (when present) a list of objects
+    with a string ``name`` and an integer size (``mem``; ``size`` for sections).
+
+    Raises:
+        InputError: the first value of another shape, its JSON path as ``field``
+            (``"packages[3].mem"``).
+    """
+    from imgtool.errors import InputError
+
+    def need(ok: bool, where: str, expected: str) -> None:
+        if not ok:
+            raise InputError(f"expected {expected}", field=where)
+
+    def is_int(v) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool)
+
+    need(doc.get("file") is None or isinstance(doc.get("file"), str), "file", "a string")
+    totals = doc.get("totals")
+    need(isinstance(totals, dict), "totals", "an object of integers (bytes)")
+    for k, v in totals.items():
+        need(is_int(v), f"totals.{k}", "an integer (bytes)")
+    for kind, key in DIFF_KEYS.items():
+        rows = doc.get(kind, [])
+        need(isinstance(rows, list), kind, "a list")
+        for i, row in enumerate(rows):
+            need(isinstance(row, dict), f"{kind}[{i}]", "an object")
+            need(isinstance(row.get("name"), str), f"{kind}[{i}].name", "a string")
+            need(is_int(row.get(key)), f"{kind}[{i}].{key}", "an integer (bytes)")
+
+
 def diff(new: dict, base: dict, kind: str) -> list[dict]:
     """Growth per ``kind`` (packages, modules, sections, symbols) between two
     ``imgtool-size/1`` documents: rows ``name``, ``base``, ``new``, ``delta`` (bytes of
