@@ -446,8 +446,9 @@ def default_output(source: Path, suffix: str) -> Path:
 
 
 def sibling(path: Path, tag: str, suffix: str) -> Path:
-    """``out.imx`` -> ``out-sdp.imx`` (``tag`` ``sdp``, ``suffix`` ``.imx``)."""
-    return path.with_name(f"{path.stem}-{tag}{suffix}")
+    """``out.imx`` -> ``out-sdp.imx`` (``tag`` ``sdp``, ``suffix`` ``.imx``); a path with no
+    name (``.``, ``/``) is returned as it is, for the output check to refuse as a folder."""
+    return path.with_name(f"{path.stem}-{tag}{suffix}") if path.name else path
 
 
 @dataclass(frozen=True)

@@ -378,5 +378,5 @@ def kernel_files(path: str | Path, *, output: str | Path | None = None, config: 
     text = None
     if write_config:
         text = config_txt(built.layout, out.name)
-        outputs.append((Path(config) if config is not None else out.with_name("config.txt"), text.encode()))
+        outputs.append((Path(config) if config is not None else out.parent / "config.txt", text.encode()))
     return KernelFiles(outputs, built, text)

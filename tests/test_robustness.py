@@ -313,6 +313,19 @@ def test_output_that_is_a_folder(work, keys, arm_elf, signed, tmp_path, run_imgt
     assert list(folder.iterdir()) == []
 
 
+def test_output_named_by_a_folder_path(work, keys, arm_elf, signed, go_elf, tmp_path, run_imgtool):
+    """``-o .`` and ``-o /``: the commands that derive a second name from the output (the
+    SDP flavour, config.txt) refuse the folder too, instead of failing on its empty name."""
+    folder = tmp_path / "cwd"
+    folder.mkdir()
+    for out in (".", "/"):
+        for args in (("imx", "build", arm_elf, "-b", "usbarmory-mk2", "--sdp", "-o", out),
+                     ("imx", "sign", signed, "--keys", keys, "--sdp", "-o", out),
+                     ("rpi", "kernel", go_elf("arm7-pi"), "--board", "pi2", "-o", out)):
+            _fails(run_imgtool(*args, cwd=folder), 2, out, "folder")
+    assert list(folder.iterdir()) == []
+
+
 def test_fifo_inputs_are_refused_without_blocking(tmp_path, run_imgtool):
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)

@@ -24,7 +24,7 @@ from imgtool.cli import cmd_rpi  # noqa: F401
 from imgtool.cli import cmd_size  # noqa: F401
 from imgtool.cli import cmd_uefi  # noqa: F401
 from imgtool.cli import cmd_gce  # noqa: F401
-from imgtool.cli.app import app, error, warn
+from imgtool.cli.app import app, error, flush_warnings, held_warnings, warn
 
 __all__ = ["app", "error", "main", "warn"]
 
@@ -37,19 +37,26 @@ def main(argv: list[str] | None = None) -> int:
     from signing.files import tracking_inputs
 
     args = sys.argv[1:] if argv is None else argv
+    held: list[str] = []
     try:
-        with tracking_inputs():  # so that no output replaces a file the command read
+        # tracking_inputs: no output may replace a file the command read; held_warnings:
+        # a refused input ends in one error line, without the warnings that came before it
+        with tracking_inputs(), held_warnings() as held:
             result = app(args=args, prog_name="imgtool", standalone_mode=False)
     except (FormatError, SigningError) as exc:
         error(str(exc))
         return 2
     except ImgtoolError as exc:
+        if exc.exit_code != 2:
+            flush_warnings(held)
         error(str(exc))
         return exc.exit_code
     except KeyboardInterrupt:
         error("interrupted")
         return 130
     except typer.Exit as exc:  # pragma: no cover - typer's own Exit
+        if exc.exit_code != 2:
+            flush_warnings(held)
         return exc.exit_code
     except Exception as exc:  # click usage errors and the like
         show = getattr(exc, "show", None)
@@ -57,4 +64,5 @@ def main(argv: list[str] | None = None) -> int:
             show()
             return 2 if exc.exit_code not in (0, 1) else exc.exit_code
         raise
+    flush_warnings(held)
     return result if isinstance(result, int) else 0

@@ -52,9 +52,35 @@ def error(message: str) -> None:
     sys.stderr.write(f"imgtool: error: {one_line(message)}\n")
 
 
+_held: list[str] | None = None
+
+
 def warn(message: str) -> None:
-    """Print one warning line on stderr (``imgtool: warning: ...``)."""
-    sys.stderr.write(f"imgtool: warning: {message}\n")
+    """Print one warning line on stderr (``imgtool: warning: ...``); inside
+    :func:`held_warnings` the line is held until the command ends."""
+    line = f"imgtool: warning: {message}\n"
+    if _held is not None:
+        _held.append(line)
+    else:
+        sys.stderr.write(line)
+
+
+@contextmanager
+def held_warnings() -> Iterator[list[str]]:
+    """Hold the warnings of one command (:func:`warn`) in the list this yields; the
+    caller prints them when the command ends (:func:`flush_warnings`) or drops them when
+    the input is refused, so that a refusal is the one error line the user sees."""
+    global _held
+    outer, _held = _held, []
+    try:
+        yield _held
+    finally:
+        _held = outer
+
+
+def flush_warnings(lines: list[str]) -> None:
+    """Print the warning lines :func:`held_warnings` collected."""
+    sys.stderr.write("".join(lines))
 
 
 @contextmanager
