@@ -35,6 +35,14 @@ static size_t npcdata_at(const pcln_job *j)
     return j->version == 116 ? (size_t)j->ptrsize + 24 : 28;
 }
 
+/* Offset in the pctab of a function's table k: pcsp, pcfile, pcln from the decoded
+   columns, then the record's pcdata offsets, which follow its fixed part (fx bytes). */
+static uint64_t table_off(const uint64_t *c, const unsigned char *rec, size_t fx, size_t k,
+                          int big)
+{
+    return k < 3 ? c[PCLN_PCSP + k] : ld32(rec + fx + 4 * (k - 3), big);
+}
+
 int pcln_decode(const pcln_job *j, uint64_t *cols, size_t *functab_end, size_t *bad)
 {
     const unsigned char *t = j->tab;
@@ -129,7 +137,7 @@ int pcln_decode(const pcln_job *j, uint64_t *cols, size_t *functab_end, size_t *
         c[PCLN_PCLN] = ld32(rec + off + 20, big);
         c[PCLN_CU] = ld32(rec + off + 28, big);
         for (k = 0; k < 3 + c[PCLN_NPCDATA]; k++) {
-            uint64_t tab = k < 3 ? c[PCLN_PCSP + k] : ld32(rec + fx + 4 * (k - 3), big);
+            uint64_t tab = table_off(c, rec, fx, k, big);
             if (tab && !(j->pctab + tab < j->functab)) {
                 *bad = i;
                 return PCLN_PCTAB_RANGE;
@@ -217,12 +225,12 @@ int pcln_charge(const pcln_job *j, uint64_t *cols, int64_t *parts)
             uint64_t *c = cols + i * PCLN_NCOL;
             const unsigned char *rec = t + c[PCLN_RECORD];
             for (k = 0; k < 3 + c[PCLN_NPCDATA]; k++) {
-                uint64_t off = k < 3 ? c[PCLN_PCSP + k] : ld32(rec + fx + 4 * (k - 3), j->big);
+                uint64_t off = table_off(c, rec, fx, k, j->big);
                 size_t q;
                 if (!off || off >= span)
                     continue;
                 for (q = 0; q < k; q++) /* each function counts once per table */
-                    if ((q < 3 ? c[PCLN_PCSP + q] : ld32(rec + fx + 4 * (q - 3), j->big)) == off)
+                    if (table_off(c, rec, fx, q, j->big) == off)
                         break;
                 if (q == k && count[off] < 2)
                     count[off]++;
@@ -247,13 +255,13 @@ int pcln_charge(const pcln_job *j, uint64_t *cols, int64_t *parts)
             uint64_t *c = cols + i * PCLN_NCOL;
             const unsigned char *rec = t + c[PCLN_RECORD];
             for (k = 0; k < 3 + c[PCLN_NPCDATA]; k++) {
-                uint64_t off = k < 3 ? c[PCLN_PCSP + k] : ld32(rec + fx + 4 * (k - 3), j->big);
+                uint64_t off = table_off(c, rec, fx, k, j->big);
                 size_t lo = 0, hi = nu, q;
                 int64_t length;
                 if (!off || off >= span || count[off] != 1)
                     continue;
                 for (q = 0; q < k; q++) /* charged once per function */
-                    if ((q < 3 ? c[PCLN_PCSP + q] : ld32(rec + fx + 4 * (q - 3), j->big)) == off)
+                    if (table_off(c, rec, fx, q, j->big) == off)
                         break;
                 if (q < k)
                     continue;

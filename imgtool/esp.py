@@ -43,13 +43,12 @@ def build_identity(content: bytes) -> tuple[int, str]:
     Raises:
         InputError: a malformed SOURCE_DATE_EPOCH.
     """
-    from imgtool.uefi import signing_time
+    from imgtool.epoch import source_date_epoch
 
-    when = signing_time(None)
+    epoch = source_date_epoch()
     digest = hashlib.sha256(content).hexdigest()
-    if when is None:
+    if epoch is None:
         return 0, digest
-    epoch = int(when.timestamp())
     return epoch, f"{epoch}:{digest}"
 
 
