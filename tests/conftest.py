@@ -66,8 +66,14 @@ def _cache_dir() -> Path:
 
 
 def build_go(src: Path, name: str, env: dict[str, str], ldflags: str, extra: tuple[str, ...] = ()) -> Path:
-    """Build the Go main package in ``src`` with ``env`` and ``ldflags``; cached by content."""
+    """Build the Go main package in ``src`` with ``env`` and ``ldflags``; cached by content.
+
+    Built with ``-buildvcs=false`` unless ``extra`` says otherwise, so that the ELF is a
+    function of the content hashed here: a build inside a git checkout would otherwise
+    stamp that checkout's commit and ``vcs.time`` (which dates an SD card, for one)."""
     go = _go()
+    if not any(a.startswith("-buildvcs") for a in extra):
+        extra = ("-buildvcs=false", *extra)
     version = subprocess.run([go, "version"], capture_output=True, text=True, check=True).stdout
     h = hashlib.sha256(version.encode())
     for f in sorted(src.rglob("*")):

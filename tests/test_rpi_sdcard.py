@@ -6,14 +6,17 @@ timestamps), ``imgtool info sd.img``, and the input checks through the CLI."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import subprocess
 
 import pytest
 
 from formats import fat, mbr
+from conftest import build_go
 from hab_helpers import need
-from rpi_helpers import fake_firmware, listing, pi_elf
+from rpi_helpers import GOPI, fake_firmware, listing, pi_elf
 
 EPOCH, OTHER_EPOCH = 1_700_000_000, 1_800_000_000
 EXPECTED = {"bootcode.bin", "start.elf", "fixup.dat", "config.txt", "kernel7.img"}
@@ -101,6 +104,27 @@ def test_without_epoch_the_times_are_1980(cards, run_imgtool, tmp_path):
     out = _card(run_imgtool, tmp_path, None)
     vol = fat.parse(memoryview(out.read_bytes())[_partition(out).lba_start * 512:])
     assert {e.mtime for e in vol.walk()} == {315532800}  # 1980-01-01 00:00:00 UTC, FAT's first date
+
+
+def test_without_epoch_the_elfs_vcs_time_dates_the_card(cards, run_imgtool, tmp_path):
+    """A program built in a git checkout carries ``vcs.time`` (the commit's time), which
+    dates the card when SOURCE_DATE_EPOCH is unset (FAT keeps even seconds)."""
+    src = tmp_path / "src"
+    shutil.copytree(GOPI, src, symlinks=True)
+    when = 1_750_000_001
+    git = {**os.environ, "GIT_AUTHOR_DATE": f"@{when} +0000", "GIT_COMMITTER_DATE": f"@{when} +0000",
+           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@example.com"}
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "gopi"]):
+        subprocess.run([need("git"), *args], cwd=src, env=git, check=True)
+    elf = build_go(src, "gopi-pi2-vcs", {"GOARCH": "arm", "GOARM": "7"}, "-T 0x110000 -R 0x1000",
+                   ("-buildvcs=true", "-tags", "pi2"))
+    (tmp_path / "fw").symlink_to(cards["dir"] / "fw")
+    out = tmp_path / "sd.img"
+    r = run_imgtool("rpi", "sdcard", elf, "--firmware", tmp_path / "fw", "-o", out, "-v", env={}, check=True)
+    assert "timestamps from the ELF's vcs.time" in r.stderr
+    vol = fat.parse(memoryview(out.read_bytes())[_partition(out).lba_start * 512:])
+    assert {e.mtime for e in vol.walk()} == {when - when % 2}
 
 
 def test_small_card_is_fat16(cards, run_imgtool, tmp_path):
