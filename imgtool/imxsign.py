@@ -94,30 +94,12 @@ class SignResult:
     outputs: tuple[tuple[Path, bytes], ...] = ()
 
 
-def parse_signing_time(text: str) -> _dt.datetime:
-    """A signing time: seconds since the epoch, or ISO 8601 (``2026-01-01T00:00:00Z``);
-    without a zone it is UTC.
-
-    Raises:
-        InputError: neither form (``field="signing_time"``).
-    """
-    if re.fullmatch(r"\d+", text.strip()):
-        return _dt.datetime.fromtimestamp(int(text), _dt.timezone.utc)
-    try:
-        t = _dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise InputError(f"{text!r} is neither seconds since the epoch nor ISO 8601", field="signing_time") from None
-    return t if t.tzinfo else t.replace(tzinfo=_dt.timezone.utc)
-
-
 def _signing_time(given: str | None, keys: HabKeys) -> tuple[_dt.datetime, str]:
-    if given:
-        return parse_signing_time(given), "option"
-    from imgtool.epoch import source_date_epoch
+    from imgtool.epoch import signing_time
 
-    epoch = source_date_epoch()
-    if epoch is not None:
-        return _dt.datetime.fromtimestamp(epoch, _dt.timezone.utc), "SOURCE_DATE_EPOCH"
+    when = signing_time(given)
+    if when is not None:
+        return when, "option" if given else "SOURCE_DATE_EPOCH"
     return max(s.certificate.not_valid_before_utc for s in (keys.csf, keys.img)), "certificates"
 
 

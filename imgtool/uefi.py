@@ -42,23 +42,6 @@ class AppResult:
     warnings: tuple[str, ...] = ()
 
 
-def signing_time(option: str | None) -> _dt.datetime | None:
-    """The signingTime to write: ``option`` (epoch seconds or ISO 8601), else
-    ``SOURCE_DATE_EPOCH``, else ``None`` (no attribute).
-
-    Raises:
-        InputError: a malformed option or SOURCE_DATE_EPOCH.
-    """
-    if option:
-        from imgtool.imxsign import parse_signing_time
-
-        return parse_signing_time(option)
-    from imgtool.epoch import source_date_epoch
-
-    epoch = source_date_epoch()
-    return None if epoch is None else _dt.datetime.fromtimestamp(epoch, _dt.timezone.utc)
-
-
 def open_signer(*, key: _Path | None, cert: _Path | None, password_file: _Path | None = None,
                 pkcs11: _Path | None = None, token: str | None = None, key_label: str | None = None,
                 pin_file: _Path | None = None):

@@ -37,6 +37,7 @@ from datetime import datetime, timezone
 
 from formats.errors import FormatError
 from formats.pe import authenticode as pe_auth
+from formats.pe.authenticode import DIGEST_SIZES as _DIGESTS
 from formats.pe.image import Certificate, parse
 from signing.errors import SigningError
 
@@ -49,7 +50,6 @@ SPC_STATEMENT_TYPE_OBJID = "1.3.6.1.4.1.311.2.1.11"
 SPC_SP_OPUS_INFO_OBJID = "1.3.6.1.4.1.311.2.1.12"
 SPC_INDIVIDUAL_SP_KEY_PURPOSE_OBJID = "1.3.6.1.4.1.311.2.1.21"
 _OBSOLETE = "<<<Obsolete>>>"
-_DIGESTS = {"sha1": 20, "sha256": 32, "sha384": 48, "sha512": 64}
 
 
 @functools.cache
@@ -309,7 +309,7 @@ def _parse(cert: Certificate) -> _Parsed:
         certs = [parse_certificate(c.dump(), f"{where}: embedded certificate") for c in embedded]
     except SigningError:
         raise
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
         raise SigningError(f"{where}: not an Authenticode PKCS#7 SignedData ({exc})") from None
     return _Parsed(info, content, si, certs, signer_cert)
 
@@ -407,17 +407,21 @@ def _check_chain(p: _Parsed, trusted) -> str | None:
     def der(c):
         return c.public_bytes(serialization.Encoding.DER)
 
+    def issued_by(cert, issuer) -> bool:
+        try:
+            cert.verify_directly_issued_by(issuer)
+            return True
+        except (ValueError, TypeError, InvalidSignature):  # other issuer name, key type, signature
+            return False
+
     cert, seen = p.signer_cert, set()
     while cert is not None and der(cert) not in seen:
-        if der(cert) == der(trusted):
+        if der(cert) == der(trusted) or issued_by(cert, trusted):
             return None
         seen.add(der(cert))
-        try:
-            cert.verify_directly_issued_by(trusted)
-            return None
-        except (ValueError, TypeError, InvalidSignature):  # other issuer name, key type, signature
-            pass
-        cert = next((c for c in p.certs if c.subject == cert.issuer and der(c) != der(cert)), None)
+        # the next link is an embedded certificate that really signed this one (a name
+        # match alone would let a self-made certificate claim the trusted CA as issuer)
+        cert = next((c for c in p.certs if der(c) != der(cert) and issued_by(cert, c)), None)
     return f"the signer certificate ({p.info.subject}) does not chain to the trusted certificate ({trusted.subject.rfc4514_string()})"
 
 

@@ -290,8 +290,5 @@ class FileSigner(DigestSigner):
         prehashed = utils.Prehashed(hashes.SHA256())
         if isinstance(self._key, rsa.RSAPrivateKey):
             return self._key.sign(digest, padding.PKCS1v15(), prehashed)
-        try:
-            algorithm = ec.ECDSA(prehashed, deterministic_signing=True)
-        except TypeError:  # cryptography < 44: randomised ECDSA
-            algorithm = ec.ECDSA(prehashed)
-        return self._key.sign(digest, algorithm)
+        # RFC 6979 (cryptography >= 44): the same key and digest give the same signature
+        return self._key.sign(digest, ec.ECDSA(prehashed, deterministic_signing=True))

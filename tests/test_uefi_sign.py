@@ -243,6 +243,88 @@ def test_chain_to_a_trusted_ca(images, tmp_path, key_type):
     assert oss.returncode == 0, oss.stdout + oss.stderr
 
 
+def test_a_self_made_certificate_naming_the_trusted_ca_as_issuer_does_not_chain(images, tmp_path):
+    """The chain is followed by signatures, not by names: a self-signed certificate whose
+    issuer field names the trusted CA, with the (public) CA certificate embedded as its
+    chain, is refused; the real leaf with the same embedded chain is accepted."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    f = _ca_and_leaf(tmp_path, "p256")
+    ca = x509.load_pem_x509_certificate(f["ca.pem"].read_bytes())
+    evil = ec.generate_private_key(ec.SECP256R1())
+    start = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+    forged = (x509.CertificateBuilder().subject_name(x509.Name.from_rfc4514_string("CN=attacker"))
+              .issuer_name(ca.subject).public_key(evil.public_key()).serial_number(7)
+              .not_valid_before(start).not_valid_after(start + dt.timedelta(days=30)).sign(evil, hashes.SHA256()))
+    pe = images["fixed"].read_bytes()
+    bad = authenticode.verify(authenticode.sign(pe, FileSigner(evil, forged), chain=[ca]), trusted=ca)
+    assert not bad.ok and "does not chain to the trusted certificate" in bad.failure
+    leaf = x509.load_pem_x509_certificate(f["leaf.pem"].read_bytes())
+    leaf_key = serialization.load_pem_private_key(f["leaf.key"].read_bytes(), None)
+    assert authenticode.verify(authenticode.sign(pe, FileSigner(leaf_key, leaf), chain=[ca]), trusted=ca).ok
+
+
+def _resigned(image: bytes, edit) -> bytes:
+    """``image`` with its signature's ContentInfo changed by ``edit(content_info)``."""
+    from asn1crypto import cms
+
+    from formats.der import element
+    from formats.pe.image import Certificate
+
+    (cert,) = parse(image).certificates
+    ci = cms.ContentInfo.load(cert.data[:element(cert.data)[2]])
+    edit(ci)
+    return pe_auth.with_certificates(pe_auth.without_certificates(image), [Certificate(0x200, 2, ci.dump(force=True))])
+
+
+def test_malformed_signatures_are_one_line_errors(images, keys, tmp_path):
+    """An empty signingTime attribute and a digest algorithm outside Authenticode's
+    (SHAKE128, which hashlib has but cannot size) are refused by info and verify in one
+    line, exit 2 / 1, no traceback."""
+    signed = authenticode.sign(images["fixed"].read_bytes(), keys["signer"],
+                               signing_time=dt.datetime.fromtimestamp(T0, dt.timezone.utc))
+
+    def empty_time(ci):
+        for a in ci["content"]["signer_infos"][0]["signed_attrs"]:
+            if a["type"].dotted == "1.2.840.113549.1.9.5":
+                a["values"] = []
+
+    def shake(ci):
+        from asn1crypto import core
+
+        blob = ci["content"]["encap_content_info"]["content"]
+        raw = blob.contents.replace(bytes.fromhex("0609608648016503040201"), bytes.fromhex("060960864801650304020b"), 1)
+        assert raw != blob.contents  # the DigestInfo's SHA-256 OID is now SHAKE128's
+        ci["content"]["encap_content_info"]["content"] = core.ParsableOctetString(raw)
+
+    for name, edit, info_match in (("time", empty_time, "not an Authenticode PKCS#7 SignedData"),
+                                   ("shake", shake, "digest algorithm 'shake128'")):
+        bad = tmp_path / f"{name}.efi"
+        bad.write_bytes(_resigned(signed, edit))
+        for args, codes in ((("info", bad), (0, 2)), (("uefi", "verify", bad), (1,))):
+            r = imgtool(*args)
+            assert "Traceback" not in r.stderr and r.returncode in codes, (name, args, r.stderr)
+            if r.returncode:
+                assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+        with pytest.raises(Exception, match=info_match):
+            if name == "time":
+                authenticode.describe(bad.read_bytes())
+            else:
+                pe_auth.image_digest(bad.read_bytes(), "shake128")
+
+
+def test_signing_times_past_year_9999_are_refused(images, keys, tmp_path):
+    out = tmp_path / "out.efi"
+    for args, env, match in (((), {"SOURCE_DATE_EPOCH": "99999999999999"}, "SOURCE_DATE_EPOCH: .*past the year 9999"),
+                             (("--signing-time", "99999999999999"), {}, "--signing-time: .*past the year 9999")):
+        r = imgtool("uefi", "sign", images["fixed"], "--key", keys["plain"], "--cert", keys["cert"], "-o", out, *args,
+                    env=env)
+        assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+        assert re.search(match, r.stderr) and not out.exists(), r.stderr
+
+
 def test_app_signs_in_one_step_like_sign(uefi_payloads, images, keys, tmp_path):
     one = tmp_path / "one.efi"
     r = imgtool("uefi", "app", uefi_payloads["fixed"], "-o", one, "--sign-key", keys["key"], "--sign-cert",

@@ -66,19 +66,24 @@ def hashed_ranges(pe: PeFile) -> list[tuple[int, int]]:
     return [(a, b) for a, b in ranges if b > a]
 
 
+#: The digests Authenticode images are signed with (Authenticode PE spec, "DigestInfo"),
+#: by hashlib name, with their size in bytes; anything else in a signature is refused.
+DIGEST_SIZES = {"sha1": 20, "sha256": 32, "sha384": 48, "sha512": 64}
+
+
 def image_digest(data, algorithm: str = "sha256") -> bytes:
     """The Authenticode digest of the PE image ``data`` (bytes-like or a parsed
     :class:`~formats.pe.image.PeFile`), with the hashlib algorithm ``algorithm``.
 
     Raises:
         FormatError: ``data`` is not a valid PE image (see :func:`formats.pe.parse`) or
-            data follows its certificate table; ``algorithm`` is unknown.
+            data follows its certificate table; ``algorithm`` is not one of :data:`DIGEST_SIZES`.
     """
     pe = data if isinstance(data, PeFile) else parse(data)
-    try:
-        h = hashlib.new(algorithm)
-    except ValueError:
-        raise FormatError(f"unknown digest algorithm {algorithm!r}", field="digestAlgorithm") from None
+    if algorithm not in DIGEST_SIZES:
+        raise FormatError(f"digest algorithm {algorithm!r}, expected one of {', '.join(DIGEST_SIZES)}",
+                          field="digestAlgorithm")
+    h = hashlib.new(algorithm)
     mv = memoryview(pe.data)
     for a, b in hashed_ranges(pe):
         h.update(mv[a:b])

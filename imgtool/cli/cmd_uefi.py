@@ -32,15 +32,18 @@ def uefi_app_cmd(
 ) -> None:
     """Convert ELF into a UEFI PE32+ image: one section per PT_LOAD, .reloc for a PIE, correct checksum."""
     from imgtool.cli.params import parse_int
+    from imgtool.epoch import signing_time
     from imgtool.output import write_atomic
-    from imgtool.uefi import build_app, default_output, open_signer, signing_time
+    from imgtool.uefi import build_app, default_output, open_signer
 
     signer = None
     if sign_key or sign_cert:
         signer = open_signer(key=sign_key, cert=sign_cert, password_file=password_file)
+    with option_names(signing_time="--signing-time"):
+        when_signed = signing_time(when) if signer else None
     result = build_app(elf, image_base=parse_int(image_base, "--image-base"), subsystem=subsystem,
                        relocs_stripped=not no_relocs_stripped, relocatable=relocatable, signer=signer,
-                       signing_time=signing_time(when) if signer else None)
+                       signing_time=when_signed)
     for w in result.warnings:
         warn(f"{elf}: {w}")
     write_atomic(output or default_output(elf, ".efi"), result.pe)
@@ -60,12 +63,15 @@ def uefi_sign_cmd(
     pin_file: Optional[Path] = typer.Option(None, "--pin-file", help="File with the token user PIN (default: $IMGTOOL_PKCS11_PIN)."),
 ) -> None:
     """Authenticode-sign a PE image for UEFI Secure Boot (SHA-256, PKCS#7), verified before it is written."""
+    from imgtool.epoch import signing_time
     from imgtool.output import write_atomic
-    from imgtool.uefi import default_output, open_signer, sign_file, signing_time
+    from imgtool.uefi import default_output, open_signer, sign_file
 
     signer = open_signer(key=key, cert=cert, password_file=password_file, pkcs11=pkcs11, token=token,
                          key_label=key_label, pin_file=pin_file)
-    write_atomic(output or default_output(image, "-signed.efi"), sign_file(image, signer, signing_time=signing_time(when)))
+    with option_names(signing_time="--signing-time"):
+        when_signed = signing_time(when)
+    write_atomic(output or default_output(image, "-signed.efi"), sign_file(image, signer, signing_time=when_signed))
 
 
 @uefi_app.command("verify")
