@@ -32,21 +32,21 @@ const char accel_pcln_charge_doc[] =
 
 static int parse_job(PyObject *table, PyObject *params, Py_buffer *view, pcln_job *job)
 {
-    long long v[12];
+    unsigned long long v[11]; /* addresses and offsets: unsigned 64-bit (a text start may be >= 2^63) */
+    long long fdsize;         /* may be negative: no funcdata blob */
     Py_ssize_t i;
     if (!PyTuple_Check(params) || PyTuple_GET_SIZE(params) != 12) {
         PyErr_SetString(PyExc_TypeError, "params must be a tuple of 12 integers");
         return -1;
     }
-    for (i = 0; i < 12; i++) {
-        v[i] = PyLong_AsLongLong(PyTuple_GET_ITEM(params, i));
-        if (v[i] == -1 && PyErr_Occurred())
-            return -1;
-        if (v[i] < 0 && i != 11) {
-            PyErr_SetString(PyExc_ValueError, "params must not be negative");
-            return -1;
-        }
+    for (i = 0; i < 11; i++) {
+        v[i] = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(params, i));
+        if (v[i] == (unsigned long long)-1 && PyErr_Occurred())
+            return -1; /* OverflowError for a negative value */
     }
+    fdsize = PyLong_AsLongLong(PyTuple_GET_ITEM(params, 11));
+    if (fdsize == -1 && PyErr_Occurred())
+        return -1;
     if (accel_bytes_view(table, view, "pclntab") < 0)
         return -1;
     job->tab = view->buf;
@@ -62,7 +62,7 @@ static int parse_job(PyObject *table, PyObject *params, Py_buffer *view, pcln_jo
     job->pctab = (size_t)v[8];
     job->functab = (size_t)v[9];
     job->charge_funcdata = (int)v[10];
-    job->funcdata_size = (int64_t)v[11];
+    job->funcdata_size = (int64_t)fdsize;
     return 0;
 }
 

@@ -37,7 +37,7 @@ per track, drive 0x80, OEM name ``MSWIN4.1`` as fatgen103 recommends):
   caller's ``timestamp`` (seconds since the Unix epoch, read as UTC: FAT times carry no
   zone). FAT counts from 1980-01-01 in 2-second steps (creation time keeps the odd second
   in DIR_CrtTimeTenth); an earlier time (e.g. SOURCE_DATE_EPOCH=0) is written as
-  1980-01-01 00:00:00, a time after 2107-12-31 23:59:58 is refused.
+  1980-01-01 00:00:00, a time after 2107-12-31 23:59:59 is refused.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ from construct import Bytes, Int8ul, Int16ul, Int32ul, Struct
 
 from formats import _disklayout
 from formats.errors import FormatError
-from formats.sparse import Buffer, SparseImage, reader
+from formats.sparse import Buffer, SparseImage, concat, reader
 
 __all__ = [
     "SECTOR_SIZE",
@@ -188,6 +188,7 @@ _SHORT_CHARS = set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789$%'-_@~`!(){}^#&")
 _LFN_BAD = set('\\/:*?"<>|')
 _FAT_EPOCH = _dt.datetime(1980, 1, 1, tzinfo=_dt.timezone.utc)
 _FAT_LAST = _dt.datetime(2107, 12, 31, 23, 59, 59, tzinfo=_dt.timezone.utc)
+_FAT_EPOCH_SECONDS, _FAT_LAST_SECONDS = int(_FAT_EPOCH.timestamp()), int(_FAT_LAST.timestamp())
 
 
 def volume_id_from_seed(seed: Union[bytes, str, int]) -> int:
@@ -216,11 +217,9 @@ def fat_time(timestamp: int) -> tuple[int, int, int]:
     Raises:
         FormatError: the time is after 2107-12-31 23:59:59 (not representable).
     """
-    t = _dt.datetime.fromtimestamp(0, _dt.timezone.utc) + _dt.timedelta(seconds=int(timestamp))
-    if t < _FAT_EPOCH:
-        t = _FAT_EPOCH
-    if t > _FAT_LAST:
+    if int(timestamp) > _FAT_LAST_SECONDS:  # before any datetime arithmetic, which overflows
         raise FormatError(f"timestamp {timestamp} is after 2107-12-31, the last date FAT can store", field="timestamp")
+    t = _dt.datetime.fromtimestamp(max(_FAT_EPOCH_SECONDS, int(timestamp)), _dt.timezone.utc)
     date = (t.year - 1980) << 9 | t.month << 5 | t.day
     return date, t.hour << 11 | t.minute << 5 | t.second // 2, (t.second % 2) * 100
 
@@ -527,9 +526,10 @@ def _label_bytes(label: Optional[str]) -> Optional[bytes]:
     return raw.ljust(11)
 
 
-def _plan_clusters(root: _Dir, g: FatLayout, bits: int) -> tuple[list, list]:
+def _plan_clusters(root: _Dir, g: FatLayout, bits: int, label: bool) -> tuple[list, list]:
     """Assign clusters: directories (preorder) then files; each child's first cluster goes
-    into its entry. Returns (directories in order, files as [(cluster, count, image)])."""
+    into its entry (the root holds the volume-label entry first when ``label``). Returns
+    (directories in order, files as [(cluster, count, image)])."""
     per_cluster = g.cluster_size // 32
     order: list[_Dir] = []
 
@@ -538,6 +538,8 @@ def _plan_clusters(root: _Dir, g: FatLayout, bits: int) -> tuple[list, list]:
         is_root = d is root
         if not is_root:
             slots += 2  # "." and ".."
+        elif label:
+            slots += 1  # the volume-ID entry
         d.clusters = max(1, -(-slots // per_cluster)) if (bits == 32 or not is_root) else 0
         order.append(d)
         for child in d.entries:
@@ -563,8 +565,8 @@ def _plan_clusters(root: _Dir, g: FatLayout, bits: int) -> tuple[list, list]:
     return order, files
 
 
-def _needed_clusters(root: _Dir, g: FatLayout, bits: int) -> int:
-    order, files = _plan_clusters(root, g, bits)
+def _needed_clusters(root: _Dir, g: FatLayout, bits: int, label: bool) -> int:
+    order, files = _plan_clusters(root, g, bits, label)
     return sum(d.clusters for d in order) + sum(n for _, n, _ in files)
 
 
@@ -587,7 +589,7 @@ def min_size(files: Mapping[str, Union[Buffer, SparseImage]], *, fat_type: Optio
         except FormatError:
             size += step
             continue
-        need = _needed_clusters(root, g, g.fat_bits)
+        need = _needed_clusters(root, g, g.fat_bits, bool(label))
         if need <= g.cluster_count:
             return size
         size += max(step, -(-((need - g.cluster_count) * g.cluster_size) // step) * step)
@@ -663,7 +665,7 @@ def build(files: Mapping[str, Union[Buffer, SparseImage]], *, size: Optional[int
     root = _tree(files)
     g = layout(size, fat_type=fat_type, root_entries=_root_entries(root, label))
     bits = g.fat_bits
-    order, data_files = _plan_clusters(root, g, bits)
+    order, data_files = _plan_clusters(root, g, bits, lab is not None)
     used = sum(d.clusters for d in order) + sum(n for _, n, _ in data_files)
     if used > g.cluster_count:
         raise FormatError(f"the files need {used * g.cluster_size} bytes of clusters, the {size}-byte FAT{bits} "
@@ -732,12 +734,7 @@ def build(files: Mapping[str, Union[Buffer, SparseImage]], *, size: Optional[int
     else:
         extents.append((0, BPB_FAT16.build(dict(common, BootCode=_BOOT_CODE.ljust(448, b"\0")))))
 
-    plain = [(o, d) for o, d in extents if not isinstance(d, SparseImage)]
-    image = SparseImage(size, plain)
-    for o, d in extents:
-        if isinstance(d, SparseImage):
-            image = image.place(o, d)
-    return image
+    return concat(size, extents)
 
 
 # -- reading ------------------------------------------------------------------------------

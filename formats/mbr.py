@@ -221,8 +221,9 @@ def build(partitions: Sequence[MbrPartition] = (), *, disk_signature: int = 0, b
         disk_signature: UniqueMBRDiskSignature (32-bit). Must be 0 when ``bootstrap`` is
             longer than 440 bytes (the code then owns bytes 0x1B8..0x1BD).
         bootstrap: boot code, at most 446 bytes, zero-padded.
-        protective: write an EndingCHS that cannot be represented as ``FF FF FF`` (what
-            UEFI 2.10 §5.2.3 asks of a protective MBR) instead of 1023/254/63.
+        protective: write the EndingCHS of a partition past what CHS can address as
+            ``FF FF FF`` (what UEFI 2.10 §5.2.3 asks of a protective MBR) instead of
+            ``FE FF FF`` (1023/254/63, what sfdisk writes for a DOS table).
 
     Raises:
         FormatError: more than 4 partitions, overlapping ones, bootstrap too long,

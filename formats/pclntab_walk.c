@@ -300,8 +300,8 @@ int pcln_charge(const pcln_job *j, uint64_t *cols, int64_t *parts)
             size_t first = nrefs, m;
             for (k = 0; k < c[PCLN_NFUNCDATA]; k++) {
                 uint32_t off = ld32(fd + 4 * k, j->big);
-                if (off == 0xFFFFFFFFu)
-                    continue;
+                if (off == 0xFFFFFFFFu || (int64_t)off >= j->funcdata_size)
+                    continue; /* no funcdata, or a damaged offset past the blob: not charged */
                 for (m = first; m < nrefs && refs[m].off != off; m++)
                     ;
                 if (m == nrefs) {

@@ -227,7 +227,10 @@ def _size(n: int) -> str:
 def _time(t: Optional[int]) -> str:
     if t is None:
         return "-"
-    return _dt.datetime.fromtimestamp(t, _dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    try:
+        return _dt.datetime.fromtimestamp(t, _dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    except (OverflowError, ValueError, OSError):  # a tar mtime (base-256) past what a datetime holds
+        return f"{t} s since 1970"
 
 
 def render_disk(desc: dict) -> str:

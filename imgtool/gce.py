@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
@@ -214,7 +215,7 @@ def write_outputs(result: GceDisk, tarball: str | os.PathLike[str], raw: str | o
     """
     from imgtool.output import write_all_atomic
 
-    if raw is not None and Path(raw).resolve() == Path(tarball).resolve():
+    if raw is not None and Path(raw).resolve() == Path(tarball).resolve():  # named, before check_outputs
         raise InputError(f"{raw}: the raw disk and the tarball would be the same file", field="raw")
     members = tar_members(result)
     total = tar.archive_size(members) + (result.disk.data_size if raw is not None else 0)
@@ -255,4 +256,4 @@ def gcloud_commands(result: GceDisk, tarball: str | os.PathLike[str], name: Opti
               "--architecture=X86_64")
     if result.boot == "uefi":
         create += " --guest-os-features=UEFI_COMPATIBLE"
-    return [f"gcloud storage cp {tarball} gs://BUCKET/", create]
+    return [f"gcloud storage cp {shlex.quote(str(tarball))} gs://BUCKET/", create]

@@ -47,7 +47,8 @@ def check_outputs(paths: Sequence[str | os.PathLike[str]]) -> None:
             if source is not None:
                 same = "" if Path(source) == target else f" (the same file as {source})"
                 raise InputError(f"{target}: is also an input of this command{same}; write the output to another file")
-        key = (st.st_dev, st.st_ino) if st is not None else os.path.abspath(target)
+        # a new file: the real path of the name, so "a/x" and "b/x" with b -> a are one file
+        key = (st.st_dev, st.st_ino) if st is not None else os.path.realpath(target)
         if key in seen:
             also = "" if seen[key] == target else f" (also as {seen[key]})"
             raise InputError(f"{target}: given for two outputs{also}; give each output its own file")

@@ -63,6 +63,13 @@ def test_a_tarball_describes_its_disk_raw(tmp_path):
     assert plain["compression"] == "none" and plain["disk"] is None
 
 
+def test_a_tar_mtime_past_the_year_9999_is_shown_as_a_number():
+    """tar's base-256 mtime holds times no datetime does; info prints the number."""
+    members = [tar.TarMember("a.txt", b"hi", mtime=10**14)]
+    text = render_disk(describe_tarball(b"".join(tar.stream(members)), "far.tar"))
+    assert f"{10**14} s since 1970" in text
+
+
 @settings(max_examples=25, deadline=None)
 @given(st.lists(st.integers(1, 300), min_size=1, max_size=4), st.booleans(), st.integers(1, 0xFFFFFFFF))
 def test_mbr_partitions_read_back_exactly(sizes, with_gpt, signature):

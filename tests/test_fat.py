@@ -130,6 +130,26 @@ def test_times_before_1980_and_after_2107():
     assert v.find("a").mtime == 315532800
     with pytest.raises(FormatError, match="2107"):
         fat.fat_time(4354819200)
+    assert fat.fat_time(4354819199) == ((127 << 9) | (12 << 5) | 31, (23 << 11) | (59 << 5) | 29, 100)
+    with pytest.raises(FormatError, match="2107"):  # far past what a datetime holds: no OverflowError
+        fat.fat_time(10**15)
+    assert fat.fat_time(-10**15) == fat.fat_time(0)
+
+
+@pytest.mark.parametrize("fat_type", [12, 16, 32])
+def test_the_label_entry_counts_in_the_root(fat_type, tmp_path):
+    """A root filled to a cluster (FAT32) or to its fixed entries by files alone still
+    holds every file when the volume-ID entry comes first: 16 entries per 512-byte
+    cluster, so 16 short names plus the label need a second root cluster."""
+    files = {f"F{i:02d}.TXT": b"" for i in range(15)} | {"DATA.BIN": pseudo(3000, 5)}
+    img = fat.build(files, fat_type=fat_type, label="BOOT", timestamp=T0)
+    v = fat.parse(img)
+    assert {e.path for e in v.walk()} == set(files) and not v.problems
+    assert v.read("DATA.BIN") == files["DATA.BIN"]
+    path = write(img, tmp_path / "v.img")
+    r = run(need("fsck.vfat"), "-n", path)
+    assert f"{len(files) + 1} files," in r.stdout, r.stdout  # fsck counts the label entry too
+    check_with_mtools(need("mdir"), need("mcopy"), str(path), files, tmp_path)
 
 
 def test_lfn_checksum_and_type_rule():

@@ -92,6 +92,39 @@ def test_twin_agrees_on_corrupted_tables(tables):
     assert len(seen) >= 3  # the flips reach several checks
 
 
+def test_a_funcdata_offset_past_the_blob_is_not_charged(tables):
+    """A damaged funcdata word (an offset past the go:func.* blob) is skipped by both
+    twins: no 2 GiB function, no negative part."""
+    if accel is None:
+        pytest.skip("the C core is not built")
+    t, job = tables["arm7"]
+    assert job.charge_funcdata, "the test needs a Go 1.26 table whose funcdata is charged"
+    good = pclnwalk.decode(t.data, job, engine="python")
+    n = len(good.cols) // pclnwalk.NCOL
+    i = next(i for i in range(n) if good.cols[i * pclnwalk.NCOL + pclnwalk.NFUNCDATA])
+    b = i * pclnwalk.NCOL
+    at = good.cols[b + pclnwalk.RECORD] + pclnwalk._fixed(job) + 4 * good.cols[b + pclnwalk.NPCDATA]
+    d = bytearray(t.data)
+    d[at:at + 4] = (0x7FFFFFF0).to_bytes(4, "big" if job.big else "little")
+    c, p = _both(bytes(d), job)
+    assert c.status == p.status == pclnwalk.OK and c.cols == p.cols
+    sc = pclnwalk.charge(bytes(d), job, c.cols, engine="c")
+    assert sc == pclnwalk.charge(bytes(d), job, p.cols, engine="python")
+    ext = {x.name: x.size for x in t.extents()}
+    for part, size in zip(pclnwalk.PARTS, sc[1]):
+        assert 0 <= size <= ext.get(part, 0), part
+    assert all(c.cols[k * pclnwalk.NCOL + pclnwalk.OWN] < 1 << 24 for k in range(n))
+
+
+def test_a_text_start_in_the_upper_half_is_accepted_by_both_twins(tables):
+    if accel is None:
+        pytest.skip("the C core is not built")
+    t, job = tables["amd64"]
+    high = job._replace(text_start=job.text_start | 1 << 63)
+    c, p = _both(t.data, high)
+    assert c.status == p.status == pclnwalk.OK and c.cols == p.cols
+
+
 def test_walk_file_includes_no_python_header():
     for name in ("pclntab_walk.c", "pclntab_walk.h"):
         includes = re.findall(r"^\s*#\s*include\s*([<\"][^>\"]+[>\"])", (REPO / "formats" / name).read_text(), re.M)

@@ -313,6 +313,20 @@ def test_output_that_is_a_folder(work, keys, arm_elf, signed, tmp_path, run_imgt
     assert list(folder.iterdir()) == []
 
 
+def test_two_new_outputs_that_are_one_file_through_a_link(tmp_path):
+    """Two outputs that do not exist yet but name one file (``a/x`` and ``b/x`` with
+    ``b -> a``) are refused before anything is written: the second rename would replace
+    the first."""
+    from imgtool.errors import InputError
+    from imgtool.output import write_all_atomic
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    with pytest.raises(InputError, match="given for two outputs"):
+        write_all_atomic([(tmp_path / "a" / "x", b"first"), (tmp_path / "b" / "x", b"second")])
+    assert list((tmp_path / "a").iterdir()) == []
+
+
 def test_output_named_by_a_folder_path(work, keys, arm_elf, signed, go_elf, tmp_path, run_imgtool):
     """``-o .`` and ``-o /``: the commands that derive a second name from the output (the
     SDP flavour, config.txt) refuse the folder too, instead of failing on its empty name."""

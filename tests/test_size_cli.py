@@ -105,3 +105,17 @@ def test_html_treemap_renders_in_chromium(go_elf, tmp_path):
     assert dom.count('class="box"') >= 5  # the treemap drew module boxes
     ddr = json.loads(run_size(go_elf("arm7"), "--format", "json", "--board", "usbarmory-mk2").stdout)["regions"]["rows"][0]
     assert f'<span class="region" data-bytes="{ddr["used"]}">DDR: ' in dom
+
+
+def test_html_placeholders_in_names_stay_text(go_elf, tmp_path):
+    """The page's placeholders are filled in one pass: an ELF named ``__DATA__.elf``
+    gets its name in the title, not the report's JSON."""
+    elf = tmp_path / "__DATA__.elf"
+    shutil.copy(go_elf("arm7"), elf)
+    out = tmp_path / "size.html"
+    r = run_size(elf, "--format", "html", "-o", out)
+    assert r.returncode == 0, r.stderr
+    page = out.read_text()
+    title = page[page.index("<title>"):page.index("</title>")]
+    assert "__DATA__.elf" in title and len(title) < 500
+    assert page.count('"totals":') == 1

@@ -151,6 +151,10 @@ def test_amd64_rip_relative():
     code = (b"\x48\x8d\x05" + struct.pack("<i", 0x21000 - 0x1007) + b"\x8b\x0d" + struct.pack("<i", 0x22000 - 0x100d)
             + b"\x80\x3d" + struct.pack("<i", 0x23000 - 0x1014) + b"\x01")
     assert data_refs("amd64", code, 0x1000, R) == [(0x1000, 0x21000), (0x1007, 0x22000), (0x100d, 0x23000)]
+    # CMPQ $imm32, sym (REX.W 81 3D disp32 imm32: 11 bytes) and CMPL $imm32, sym (10 bytes)
+    code = (b"\x48\x81\x3d" + struct.pack("<i", 0x21000 - 0x100b) + b"\x00\x01\x00\x00"
+            + b"\x81\x3d" + struct.pack("<i", 0x22000 - 0x1015) + b"\x00\x01\x00\x00")
+    assert data_refs("amd64", code, 0x1000, R) == [(0x1000, 0x21000), (0x100b, 0x22000)]
 
 
 def test_riscv64_auipc_pairs():

@@ -163,8 +163,9 @@ _X86 = [
     (_cls(b"\x66\xf2\xf3") + b"\x0f" + _cls(b"\x10\x11\x28\x29\x6f\x7f\x2e\x2f\x54\x57\x58\x59\x5c\x5e") + _MOD, 4, 8),
     (_cls(b"\x66\xf2\xf3") + _REX + b"\x0f" + _cls(b"\x10\x11\x6f\x7f\x2a") + _MOD, 5, 9),
     (_cls(b"\x8b\x89") + _MOD, 2, 6),
-    (_cls(b"\x80\x83") + b"\x3d", 2, 7), (b"\xc6\x05", 2, 7), (b"\xc7\x05", 2, 10), (_REX + b"\xc7\x05", 3, 11),
-    (_REX + _cls(b"\x83\x81") + b"\x3d", 3, 8),
+    # cmp $imm, disp32(%rip): imm8 (80, 83) or imm32 (81); mov $imm, disp32(%rip) (c6, c7)
+    (_cls(b"\x80\x83") + b"\x3d", 2, 7), (b"\x81\x3d", 2, 10), (b"\xc6\x05", 2, 7), (b"\xc7\x05", 2, 10),
+    (_REX + b"\xc7\x05", 3, 11), (_REX + b"\x83\x3d", 3, 8), (_REX + b"\x81\x3d", 3, 11),
 ]
 _X86_RE = [(re.compile(p, re.DOTALL), d, n) for p, d, n in _X86]
 

@@ -243,7 +243,7 @@ def charge_py(data, job: Job, cols) -> tuple[int, tuple[int, ...]]:
                 continue
             at = cols[b + RECORD] + fx + 4 * cols[b + NPCDATA]
             for o in dict.fromkeys(struct.unpack_from(f"{e}{nfd}I", d, at)):
-                if o != 0xFFFFFFFF:
+                if o != 0xFFFFFFFF and o < job.funcdata_size:  # past the blob: damaged, not charged
                     fd_users.setdefault(o, []).append(i)
         starts = sorted(fd_users)
         for k, o in enumerate(starts):

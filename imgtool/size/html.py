@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 
 from imgtool.size.engine import CATEGORIES, SizeReport
 from imgtool.size.render import human
@@ -233,5 +234,6 @@ def render_html(r: SizeReport, regions: dict | None = None) -> str:
     data = data.replace("</", "<\\/")
     legend = "".join(f'<span style="background:{c}">{label}</span>' for _, label, c in _KIND_COLOURS)
     title = html.escape(r.source or "ELF")
-    return (_PAGE.replace("__CSS__", _CSS).replace("__JS__", _JS).replace("__LEGEND__", legend)
-            .replace("__SUMMARY__", _summary(r)).replace("__TITLE__", title).replace("__DATA__", data))
+    parts = {"CSS": _CSS, "JS": _JS, "LEGEND": legend, "SUMMARY": _summary(r), "TITLE": title, "DATA": data}
+    # one pass, so a placeholder inside inserted text (a file or symbol named __DATA__) stays text
+    return re.sub(r"__(CSS|JS|LEGEND|SUMMARY|TITLE|DATA)__", lambda m: parts[m[1]], _PAGE)
