@@ -1,8 +1,13 @@
-"""Partition placement shared by :mod:`formats.mbr` and :mod:`formats.gpt` (private).
+"""What the disk containers share (private): partition placement for :mod:`formats.mbr`
+and :mod:`formats.gpt`, and the identifiers derived from a seed for them and
+:mod:`formats.fat`.
 
-Both tables place partitions the same way: in order, each starting at the next multiple
-of the alignment (1 MiB by default, as fdisk, sfdisk and sgdisk do), inside the sectors
-the table leaves usable.
+Placement: both tables place partitions the same way, in order, each starting at the next
+multiple of the alignment (1 MiB by default, as fdisk, sfdisk and sgdisk do), inside the
+sectors the table leaves usable. Identifiers: disk and partition GUIDs, MBR disk
+signatures and FAT volume IDs are name-based (RFC 9562 UUIDv5 under :data:`NAMESPACE`) on
+a seed such as ``SOURCE_DATE_EPOCH`` plus the content's SHA-256, so the same inputs give
+the same disk.
 """
 
 from __future__ import annotations

@@ -35,6 +35,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from formats.align import align_up
 from formats.errors import FormatError
 from formats.pe import authenticode as pe_auth
 from formats.pe.authenticode import DIGEST_SIZES as _DIGESTS
@@ -244,16 +245,17 @@ class _Parsed:
 
 
 def _length(der: bytes) -> int:
-    """Bytes of the first DER element of ``der`` (bCertificate may carry zero padding)."""
-    if len(der) < 2 or der[0] != 0x30:
+    """Bytes of the first DER element of ``der`` (bCertificate may carry zero padding).
+
+    Raises:
+        ValueError: not a DER SEQUENCE (FormatError is a ValueError).
+    """
+    from formats.der import element
+
+    tag, _, end = element(bytes(der))
+    if tag != 0x30:
         raise ValueError("not a DER SEQUENCE")
-    n = der[1]
-    if n < 0x80:
-        return 2 + n
-    k = n & 0x7F
-    if not 1 <= k <= 4 or len(der) < 2 + k:
-        raise ValueError("bad DER length")
-    return 2 + k + int.from_bytes(der[2:2 + k], "big")
+    return end
 
 
 def _parse(cert: Certificate) -> _Parsed:
@@ -305,17 +307,13 @@ def _parse(cert: Certificate) -> _Parsed:
             digest_algorithm=dinfo["digest_algorithm"]["algorithm"].native, signed_digest=dinfo["digest"].native,
             signature_algorithm=si["signature_algorithm"]["algorithm"].native, signing_time=signing_time,
             certificates=len(embedded), program_name=program_name, offset=cert.offset or 0,
-            size=_align8(8 + len(cert.data)))
+            size=align_up(8 + len(cert.data), 8))
         certs = [parse_certificate(c.dump(), f"{where}: embedded certificate") for c in embedded]
     except SigningError:
         raise
     except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
         raise SigningError(f"{where}: not an Authenticode PKCS#7 SignedData ({exc})") from None
     return _Parsed(info, content, si, certs, signer_cert)
-
-
-def _align8(n: int) -> int:
-    return (n + 7) & ~7
 
 
 def describe(image) -> list[SignatureInfo]:

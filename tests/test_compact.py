@@ -287,6 +287,8 @@ def test_bin_compact_refusals(payload, go_elf, tmp_path):
     assert r.returncode == 2 and "--no-bss" in r.stderr
     r = imgtool("bin", go_elf("amd64"), "-o", out, "--compact", "--stub-at", "0x10000000", check=False)
     assert r.returncode == 2 and "32-bit ARM" in r.stderr
+    r = imgtool("bin", payload.elf, "-o", out, "--compact", "--stub-at", hex(payload.entry - 0x1002), check=False)
+    assert r.returncode == 2 and "--stub-at" in r.stderr and "not 4-byte aligned" in r.stderr
     assert not out.exists()
 
 
@@ -375,8 +377,8 @@ def test_compact_flat_labels_every_byte(text, hole, at, below):
     data = bytes(range(256)) * ((text + hole + 8) // 256 + 1)
     image = LoadImage(base, data[:text + hole + 8] + bytes(0x100000), base + text + hole, regions)
     size = arm.bss_zero_stub_size(1)
-    address = (base - size - at) & ~3 if below else base + text + at
-    if not below and at + size > hole:
+    address = (base - size - at) & ~3 if below else (base + text + at + 3) & ~3  # A32: word-aligned
+    if not below and address + size > base + text + hole:
         with pytest.raises(FormatError, match="no room|overlaps the stub"):
             compact_image(image, address)
         return

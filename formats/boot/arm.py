@@ -208,7 +208,7 @@ def bss_zero_stub(entry: int, ranges: Iterable[tuple[int, int]], *, variant: str
 
     Raises:
         FormatError: a value does not fit 32 bits, a range is reversed, a range overlaps
-            the stub itself, or the variant is unknown.
+            the stub itself, ``address`` is not 4-byte aligned, or the variant is unknown.
     """
     check_uint(entry, 32, "e_entry")
     merged = merge_ranges(ranges)
@@ -216,6 +216,9 @@ def bss_zero_stub(entry: int, ranges: Iterable[tuple[int, int]], *, variant: str
     size = bss_zero_stub_size(len(merged), variant=variant)
     if address is not None:
         check_uint(address, 32, "stub address")
+        if address % 4:
+            raise FormatError(f"stub address 0x{address:x} is not 4-byte aligned (A32 instructions and the "
+                              "stub's word loads need it)", field="stub address")
         for start, end in merged:
             if start < address + size and address < end:
                 raise FormatError(f"BSS range 0x{start:x}-0x{end:x} overlaps the stub at 0x{address:x}-0x{address + size:x}",

@@ -115,11 +115,15 @@ def _validate(reader: BinaryReader, addr, w, pc_addr, pc_size, texts) -> ModuleD
     return ModuleData(addr, w[0], w[13], w[14], w[19], w[20], w[21], text, etext, gofunc)
 
 
-def _is_go126(reader: BinaryReader) -> bool | None:
-    try:
-        info = parse_buildinfo(reader)
-    except FormatError:
-        info = None
+_UNREAD = object()
+
+
+def _is_go126(reader: BinaryReader, info=_UNREAD) -> bool | None:
+    if info is _UNREAD:
+        try:
+            info = parse_buildinfo(reader)
+        except FormatError:
+            info = None
     rel = info.go_release if info else None
     if rel:
         return rel >= (1, 26)
@@ -128,8 +132,10 @@ def _is_go126(reader: BinaryReader) -> bool | None:
     return None
 
 
-def locate(reader: BinaryReader) -> GoTables:
-    """Find, validate and parse the pclntab of ``reader``.
+def locate(reader: BinaryReader, *, build_info=_UNREAD) -> GoTables:
+    """Find, validate and parse the pclntab of ``reader``. ``build_info``: the reader's
+    :func:`~formats.go.buildinfo.parse_buildinfo` result (None when it has none) if the
+    caller already has it; it tells the Go 1.26 layout from older ones.
 
     Raises:
         FormatError: no pclntab (not a Go binary, or it was removed), or a malformed one
@@ -170,7 +176,7 @@ def locate(reader: BinaryReader) -> GoTables:
                           source=reader.source, field=".gopclntab")
     if md is None:
         md = find_moduledata(reader, addr, len(data))
-    go126 = _is_go126(reader)
+    go126 = _is_go126(reader, build_info)
     text_start = None
     if "runtime.text" in syms:
         text_start = syms["runtime.text"].value

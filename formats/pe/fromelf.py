@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from formats.align import align_up
 from formats.elf import EM_AARCH64, EM_X86_64, PF_W, PF_X, ElfFile
 from formats.errors import FormatError
 from formats.pe import constants as C
@@ -143,7 +144,7 @@ def elf_to_efi(
                           source=elf.source, field="e_type")
     link_base = loads[0].vaddr
     space = 1 << 64
-    header_room = -(-headers_size(len(loads) + 1) // _PAGE) * _PAGE  # + 1: room for .reloc
+    header_room = align_up(headers_size(len(loads) + 1), _PAGE)  # + 1: room for .reloc
     if image_base is None:
         image_base = text - TEXT_OFFSET
         if image_base < 0:
@@ -205,7 +206,7 @@ def elf_to_efi(
         data = bytes(va - page) + seg_bytes(seg, raw) if raw else b""
         sections.append(Section(_unique(name, used), rva, va - page + seg.memsz, data, flags))
         mapping.append((seg.index, len(sections) - 1))
-        prev_end = rva + -(-(va - page + seg.memsz) // _PAGE) * _PAGE
+        prev_end = rva + align_up(va - page + seg.memsz, _PAGE)
     if pending is not None:
         raise FormatError(f"a relocation at 0x{link_base + pending:x} is outside every PT_LOAD",
                           source=elf.source, field="dynamic relocations")

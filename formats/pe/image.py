@@ -21,6 +21,7 @@ from functools import cached_property
 
 from construct import Container
 
+from formats.align import align_up
 from formats.checksum import pe_checksum
 from formats.errors import FormatError
 from formats.pe import constants as C
@@ -51,10 +52,6 @@ DOS_STUB = (
 _SECTION_HEADER_SIZE = IMAGE_SECTION_HEADER.sizeof()
 _DOS_HEADER_SIZE = IMAGE_DOS_HEADER.sizeof()
 _MAX_SECTIONS = 96  # what Windows' loader accepts; EDK2 takes more, no UEFI image needs it
-
-
-def _align(n: int, a: int) -> int:
-    return (n + a - 1) // a * a
 
 
 @dataclass(frozen=True)
@@ -91,7 +88,7 @@ class Certificate:
     def entry(self) -> bytes:
         """The table entry: header + data, zero-padded to 8 bytes, ``dwLength`` counting the
         padding (as osslsigncode writes it; EDK2 and Windows step by the padded length)."""
-        size = _align(8 + len(self.data), 8)
+        size = align_up(8 + len(self.data), 8)
         return WIN_CERTIFICATE.build(dict(dwLength=size, wRevision=self.revision, wCertificateType=self.type,
                                           bCertificate=self.data.ljust(size - 8, b"\0")))
 
@@ -141,9 +138,9 @@ def headers_size(sections: int, *, magic: int = PE32PLUS_MAGIC, file_alignment: 
                  dos_stub_size: int = len(DOS_STUB), directories: int = C.IMAGE_NUMBEROF_DIRECTORY_ENTRIES) -> int:
     """``SizeOfHeaders`` of an image with ``sections`` sections: DOS header, stub, PE
     headers and section table, rounded up to ``file_alignment`` (bytes)."""
-    lfanew = _align(_DOS_HEADER_SIZE + dos_stub_size, 8)
+    lfanew = align_up(_DOS_HEADER_SIZE + dos_stub_size, 8)
     opt = OPTIONAL_HEADERS[magic].sizeof() + 8 * directories
-    return _align(lfanew + 4 + IMAGE_FILE_HEADER.sizeof() + opt + _SECTION_HEADER_SIZE * sections, file_alignment)
+    return align_up(lfanew + 4 + IMAGE_FILE_HEADER.sizeof() + opt + _SECTION_HEADER_SIZE * sections, file_alignment)
 
 
 def _headers_size(image: PeImage) -> int:
@@ -170,7 +167,7 @@ def _check(image: PeImage) -> None:
     if len(image.sections) > _MAX_SECTIONS:
         raise FormatError(f"{len(image.sections)} sections, at most {_MAX_SECTIONS} are allowed",
                           field="NumberOfSections")
-    end = _align(_headers_size(image), sa)
+    end = align_up(_headers_size(image), sa)
     for i, s in enumerate(image.sections):
         where = f"section {i} ({s.name})"
         raw = s.name.encode("ascii", "replace")
@@ -182,7 +179,7 @@ def _check(image: PeImage) -> None:
                               field="VirtualAddress")
         if s.memory_size == 0:
             raise FormatError(f"{where}: empty (no data and VirtualSize 0)", field="VirtualSize")
-        end = _align(s.virtual_address + s.memory_size, sa)
+        end = align_up(s.virtual_address + s.memory_size, sa)
         if end >= 1 << 32:
             raise FormatError(f"{where}: ends at RVA 0x{end:x}, past the 4 GiB an RVA can address",
                               field="VirtualAddress")
@@ -202,7 +199,7 @@ def build(image: PeImage) -> bytes:
     """
     _check(image)
     fa, sa = image.file_alignment, image.section_alignment
-    lfanew = _align(_DOS_HEADER_SIZE + len(image.dos_stub), 8)
+    lfanew = align_up(_DOS_HEADER_SIZE + len(image.dos_stub), 8)
     size_of_headers = _headers_size(image)
     pe32plus = image.magic == PE32PLUS_MAGIC
 
@@ -211,7 +208,7 @@ def build(image: PeImage) -> bytes:
     sums = {"code": 0, "init": 0, "uninit": 0}
     base_of_code = base_of_data = 0
     for s in image.sections:
-        raw = _align(len(s.data), fa)
+        raw = align_up(len(s.data), fa)
         ch = s.characteristics
         if ch & C.IMAGE_SCN_CNT_CODE:
             sums["code"] += raw
@@ -221,7 +218,7 @@ def build(image: PeImage) -> bytes:
         if ch & C.IMAGE_SCN_CNT_INITIALIZED_DATA:
             sums["init"] += raw
         if ch & C.IMAGE_SCN_CNT_UNINITIALIZED_DATA:
-            sums["uninit"] += _align(s.memory_size, fa)
+            sums["uninit"] += align_up(s.memory_size, fa)
         headers.append(IMAGE_SECTION_HEADER.build(dict(
             Name=s.name.encode("ascii").ljust(8, b"\0"), VirtualSize=s.virtual_size, VirtualAddress=s.virtual_address,
             SizeOfRawData=raw, PointerToRawData=pos if raw else 0, PointerToRelocations=0, PointerToLinenumbers=0,
@@ -231,7 +228,7 @@ def build(image: PeImage) -> bytes:
             pos += raw
     body.append(image.overlay)
     pos += len(image.overlay)
-    size_of_image = _align(max([s.virtual_address + s.memory_size for s in image.sections] or [size_of_headers]), sa)
+    size_of_image = align_up(max([s.virtual_address + s.memory_size for s in image.sections] or [size_of_headers]), sa)
 
     directories = [image.directory(i) for i in range(image.number_of_rva_and_sizes)]
     if image.certificates:
@@ -239,7 +236,7 @@ def build(image: PeImage) -> bytes:
             raise FormatError("certificates need the Certificate Table directory entry (NumberOfRvaAndSizes >= 5)",
                               field="NumberOfRvaAndSizes")
         table = b"".join(c.entry() for c in image.certificates)
-        start = _align(pos, 8)
+        start = align_up(pos, 8)
         body.append(bytes(start - pos) + table)
         directories[C.IMAGE_DIRECTORY_ENTRY_SECURITY] = (start, len(table))
     elif image.number_of_rva_and_sizes > C.IMAGE_DIRECTORY_ENTRY_SECURITY:
@@ -406,7 +403,7 @@ class PeFile:
                                   "certificate table)", offset=pos, field="WIN_CERTIFICATE.dwLength")
             c = WIN_CERTIFICATE.parse(self.data[pos:pos + h.dwLength])
             out.append(Certificate(c.wRevision, c.wCertificateType, c.bCertificate, pos))
-            pos += _align(h.dwLength, 8)
+            pos += align_up(h.dwLength, 8)
         return out
 
     # ------------------------------------------------------------------ queries

@@ -131,9 +131,14 @@ def analyze(elf: ElfFile) -> SizeReport:
     errors: list[str] = []
     tables = tab = cols = None
     try:
+        info = parse_buildinfo(elf)
+    except FormatError as exc:
+        errors.append(str(exc))
+        info = None
+    try:
         from formats.go.moduledata import locate
 
-        tables = locate(elf)
+        tables = locate(elf, build_info=info)
         tab = tables.pclntab
         tab.extents()
         cols = tab.columns()
@@ -144,11 +149,6 @@ def analyze(elf: ElfFile) -> SizeReport:
     except FormatError as exc:
         errors.append(str(exc))
         tables = tab = cols = None
-    try:
-        info = parse_buildinfo(elf)
-    except FormatError as exc:
-        errors.append(str(exc))
-        info = None
     mods = ModuleMap(info)
     pcln_index = tables.section.index if tables and tables.section else None
     sections: dict[int, SectionInfo] = {}

@@ -103,7 +103,8 @@ def text_table(rows: list[dict], totals: dict, *, top: int, by: str, header: str
     for i, r in enumerate(shown, 1):
         out.append(f"{i:>4}  {names[_mark(r)]:<{w}} " + " ".join(f"{fmt(r[c]):>9}" for c in COLUMNS)
                    + f" {r['percent']:>5.1f}%")
-    rest = [r for r in rows if r not in shown]
+    ids = {id(r) for r in shown}
+    rest = [r for r in rows if id(r) not in ids]
     if rest:
         out.append(f"{'':>4}  {f'({len(rest)} more rows)':<{w}} "
                    + " ".join(f"{fmt(sum(r[c] for r in rest)):>9}" for c in COLUMNS))
