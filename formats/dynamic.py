@@ -256,12 +256,17 @@ def read_dynamic_relocations(elf: ElfFile) -> DynamicRelocations:
                 dyn[s] = j - lo
         table(kind, a, s, ent, "DT_" + kind.upper())
     table(jmp_kind, DT_JMPREL, DT_PLTRELSZ, None, "DT_JMPREL")
-    return DynamicRelocations(elf, tables, _dynsyms(elf, dyn), DT_TEXTREL in dyn,
+    return DynamicRelocations(elf, tables, _dynsyms(elf, dyn, tables), DT_TEXTREL in dyn,
                               bool(dyn.get(DT_FLAGS_1, 0) & DF_1_PIE))
 
 
 def _read(elf: ElfFile, addr: int, size: int, what: str) -> bytes:
-    """``elf.read`` with an error that names the dynamic tag."""
+    """``elf.read`` with an error that names the dynamic tag. A table larger than the
+    file is refused before anything is allocated (``elf.read`` gives BSS bytes as zeros,
+    so a huge size tag over a huge p_memsz would otherwise be honoured)."""
+    if size > len(elf.data):
+        raise FormatError(f"{what} (0x{addr:x}, {size} bytes) is larger than the {len(elf.data)}-byte file",
+                          source=elf.source, field=what)
     try:
         return elf.read(addr, size)
     except FormatError:
@@ -300,7 +305,7 @@ def _from_sections(elf: ElfFile) -> DynamicRelocations:
     return DynamicRelocations(elf, tables, syms)
 
 
-def _dynsyms(elf: ElfFile, dyn: dict[int, int]) -> list[Symbol]:
+def _dynsyms(elf: ElfFile, dyn: dict[int, int], tables: list[RelocTable]) -> list[Symbol]:
     if DT_SYMTAB not in dyn:
         return []
     w = elf.word_size
@@ -316,21 +321,12 @@ def _dynsyms(elf: ElfFile, dyn: dict[int, int]) -> list[Symbol]:
     elif DT_HASH in dyn:  # nchain = number of symbols (gABI "Hash Table")
         count = elf.structs.u32.unpack(_read(elf, dyn[DT_HASH] + 4, 4, "DT_HASH"))[0]
     else:
-        count = _max_symbol_index(elf, dyn) + 1
+        # no section, no hash table: as many symbols as the relocations name
+        count = max([0] + [r.symbol for r in DynamicRelocations(elf, tables, []).entries()]) + 1
     strtab = _read(elf, dyn[DT_STRTAB], dyn.get(DT_STRSZ, 0), "DT_STRTAB") if DT_STRTAB in dyn else b""
     return _symbols(elf, _read(elf, addr, count * ent, "DT_SYMTAB"), strtab, "DT_SYMTAB")
 
 
-def _max_symbol_index(elf: ElfFile, dyn: dict[int, int]) -> int:
-    best = 0
-    probe = DynamicRelocations(elf, [], [])
-    for kind, a, s in (("rela", DT_RELA, DT_RELASZ), ("rel", DT_REL, DT_RELSZ), ("rela", DT_JMPREL, DT_PLTRELSZ)):
-        if a in dyn and dyn.get(s):
-            if a == DT_JMPREL and dyn.get(DT_PLTREL) == DT_REL:
-                kind = "rel"
-            probe.tables = [RelocTable(kind, dyn[a], _read(elf, dyn[a], dyn[s], "relocation table"), "probe")]
-            best = max([best] + [r.symbol for r in probe.entries()])
-    return best
 
 
 def _symbols(elf: ElfFile, raw, strtab: bytes, table: str) -> list[Symbol]:

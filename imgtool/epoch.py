@@ -25,7 +25,7 @@ def source_date_epoch(environ: Mapping[str, str] | None = None) -> int | None:
     value = (os.environ if environ is None else environ).get("SOURCE_DATE_EPOCH", "").strip()
     if not value:
         return None
-    if not value.isdigit():
+    if not re.fullmatch(r"[0-9]+", value):  # ASCII digits only (str.isdigit() takes "²")
         raise InputError(f"{value!r} is not a whole number of seconds since 1970", field="SOURCE_DATE_EPOCH")
     return int(value)
 

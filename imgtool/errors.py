@@ -16,7 +16,7 @@ import os
 from contextlib import contextmanager
 from typing import Iterator
 
-from signing.errors import FieldMessage
+from signing.errors import FieldMessage, SigningError
 
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
@@ -65,7 +65,7 @@ def about_file(path: str | os.PathLike[str]) -> Iterator[None]:
         if exc.source:
             raise
         raise exc.with_source(str(path)) from None
-    except FieldMessage as exc:
+    except (SigningError, ImgtoolError) as exc:  # the FieldMessage errors of the two upper layers
         if str(path) not in exc.message:
             exc.message = f"{path}: {exc.message}"
         raise

@@ -35,6 +35,10 @@ def test_allowed_but_a_missing_tool():
 @pytest.mark.allow_skip(reason="pure-Python mode", when=False)
 def test_allowed_elsewhere():
     pytest.skip("C core off")
+
+@pytest.mark.allow_skip(reason="the C core is switched off")
+def test_allowed_marker_but_the_skip_is_a_missing_tool():
+    pytest.skip("objcopy not installed")
 '''
 HIDDEN = '''
 import pytest
@@ -60,12 +64,12 @@ def test_guard(tmp_path, ci):
     out = _run(tmp_path, ci)
     summary = out.strip().splitlines()[-1]
     if ci:
-        # failed: the missing tool, the missing-tool "allowed" one, the one allowed elsewhere;
-        # errors (failures in setup and collection): the skipif and the hidden module;
-        # skipped: only the allowed one
-        assert "3 failed, 1 passed, 1 skipped, 2 errors" in summary, out
+        # failed: the missing tool, the missing-tool "allowed" one, the one allowed elsewhere,
+        # the allowed one that skips for a missing tool; errors (failures in setup and
+        # collection): the skipif and the hidden module; skipped: only the allowed one
+        assert "4 failed, 1 passed, 1 skipped, 2 errors" in summary, out
         assert "skipped under CI=true: needs a network" in out
         assert "skipped under CI=true: frobnicate is not installed" in out
         assert "collection of test_hidden.py skipped under CI=true" in out
     else:
-        assert "1 passed, 6 skipped" in summary, out
+        assert "1 passed, 7 skipped" in summary, out

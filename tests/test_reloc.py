@@ -462,6 +462,9 @@ def _set(tag, value=None, drop=False):
     (_set(reloc.DT_RELRSZ, drop=True), "has DT_RELR but no DT_RELRSZ"),
     (_set(reloc.DT_SYMENT, 0), "DT_SYMENT is 0, expected 24"),
     (_set(reloc.DT_RELR, 0x7000_0000_0000), "DT_RELR (0x700000000000"),
+    # a size no file holds is refused before anything is read (BSS reads as zeros, so a huge
+    # p_memsz made 16 GB of DT_STRTAB out of a 4 KiB file)
+    (_set(reloc.DT_STRSZ, 1 << 34), "17179869184 bytes) is larger than the"),
 ])
 def test_malformed_dynamic_section_exit_2_naming_the_tag(change, message, tmp_path, run_imgtool):
     bad = _patched_dynamic(build_pie("amd64-relr", LOW), tmp_path, change)
