@@ -14,6 +14,8 @@ from typing import Mapping
 
 from imgtool.errors import InputError
 
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+
 
 def source_date_epoch(environ: Mapping[str, str] | None = None) -> int | None:
     """``SOURCE_DATE_EPOCH`` from ``environ`` (default ``os.environ``) as an int, or None
@@ -47,15 +49,19 @@ def parse_time(text: str, field: str = "signing_time") -> _dt.datetime:
     without a zone it is UTC.
 
     Raises:
-        InputError: neither form, or out of range (``field``).
+        InputError: neither form, before 1970 (CMS signingTime and the file systems
+            count from 1970 and later), or out of range (``field``).
     """
-    if re.fullmatch(r"\d+", text.strip()):
+    if re.fullmatch(r"[0-9]+", text.strip()):
         return utc_datetime(int(text), field)
     try:
         t = _dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
         raise InputError(f"{text!r} is neither seconds since the epoch nor ISO 8601", field=field) from None
-    return t if t.tzinfo else t.replace(tzinfo=_dt.timezone.utc)
+    t = t if t.tzinfo else t.replace(tzinfo=_dt.timezone.utc)
+    if t < _EPOCH:
+        raise InputError(f"{text!r} is before 1970-01-01", field=field)
+    return t
 
 
 def signing_time(option: str | None) -> _dt.datetime | None:

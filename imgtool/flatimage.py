@@ -127,10 +127,12 @@ def build_compact_flat(elf: ElfFile, opts: FlatOptions) -> tuple[bytes, CompactI
     image = flatten(elf, fill=opts.fill, max_gap=opts.max_gap, max_size=opts.max_size)
     if opts.stub_at is None:
         size = stub_size(split_bss(image.regions))
-        below = (image.base - size) & ~7
+        if image.base >= size:
+            where = f"e.g. 0x{(image.base - size) & ~7:x}, just below the image at 0x{image.base:x}"
+        else:  # no room below an image based near 0: after its BSS
+            where = f"e.g. 0x{(image.end + 7) & ~7:x}, just after the image and its BSS"
         raise InputError(f"a compact image needs the load address of its {size}-byte BSS-zeroing stub, in RAM "
-                         f"outside the image and its BSS; e.g. 0x{below:x}, just below the image at "
-                         f"0x{image.base:x}", field="stub_at")
+                         f"outside the image and its BSS; {where}", field="stub_at")
     plan = compact_image(image, opts.stub_at)
     if opts.format == "bin" or opts.append_crc or opts.pad_to is not None:
         segments = _flat_segment(plan.flat(opts.fill, opts.max_gap), opts)

@@ -489,6 +489,13 @@ def build_files(
         sdp_imx, dcd_bytes = sdp_images(built.imx)
         outputs += [(sibling(out, "sdp", ".imx"), sdp_imx), (sibling(out, "sdp", ".dcd"), dcd_bytes)]
     if sd_image is not None:
-        offset = built.board.boot_offset if built.board else 0x400
+        # the IVT's self and boot data assume the offset the cfg chose (BOOT_FROM/BOOT_OFFSET);
+        # an SD/eMMC card only boots it at the ROM's offset
+        offset = parse_imx(built.imx).header_offset
+        rom = built.board.boot_offset if built.board else 0x400
+        if offset != rom:
+            raise InputError(f"the image's IVT is laid out for offset 0x{offset:x} on its medium (the cfg's BOOT_FROM "
+                             f"or BOOT_OFFSET), but an SD/eMMC card boots it at 0x{rom:x}; use BOOT_FROM sd",
+                             field="sd_image")
         outputs.append((Path(sd_image), sd_card_image(built.imx, offset)))
     return ImxFiles(outputs, built)

@@ -161,6 +161,9 @@ def sign_file(
         if compact:
             raise InputError(f"{path}: a compact image is built from the ELF; an .imx is signed as it is",
                              field="compact")
+        if dcd_path is not None:
+            raise InputError(f"{path}: the DCD of an .imx is already in it; give the ELF to build with another DCD",
+                             field="dcd")
         imx = data
         board = _board_of_imx(imx, path, board_name, engine, warn)
     else:
@@ -257,7 +260,12 @@ def expected_srk_hash(*, srk_hash: str | None = None, fuses: str | os.PathLike[s
         raw = read_input(fuses)
         if len(raw) == 32:
             return raw, None
-        words = re.findall(r"0x[0-9a-fA-F]{1,8}", raw.decode("ascii", "replace"))
+        text = raw.decode("ascii", "replace")
+        # what `hab srk` prints names each word twice (SRK_HASH[i] = ..., fuse prog 3 i ...):
+        # take the named form when it is there, else every 0x... word
+        words = (re.findall(r"SRK_HASH\[\d\]\s*=\s*(0x[0-9a-fA-F]{1,8})", text)
+                 or re.findall(r"fuse prog\s+(?:-y\s+)?3\s+\d\s+(0x[0-9a-fA-F]{1,8})", text)
+                 or re.findall(r"0x[0-9a-fA-F]{1,8}", text))
         if len(words) != 8:
             raise InputError(f"{fuses}: expected the 32-byte fuse file or eight 0x... fuse words, found {len(words)} words")
         return b"".join(int(w, 16).to_bytes(4, "little") for w in words), None

@@ -52,8 +52,10 @@ def relocate_file(path: str | os.PathLike[str], base: int, *, fmt: str = "bin", 
     from imgtool.flatimage import check_format, encode
 
     check_format(fmt, FORMATS)
-    r = relocate(load_elf(path), base, **options)
-    data = encode(fmt, [(r.image.base, r.image.data)], entry=r.image.entry)
+    elf = load_elf(path)
+    r = relocate(elf, base, **options)
+    # the start record carries the Thumb bit, as imgtool bin and objcopy write it
+    data = encode(fmt, [(r.image.base, r.image.data)], entry=r.image.entry | elf.entry_thumb)
     table = None
     if pe_relocs:
         table = base_relocations(r.sites, IMAGE_REL_BASED_DIR64 if r.word_size == 8 else IMAGE_REL_BASED_HIGHLOW)

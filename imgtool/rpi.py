@@ -29,7 +29,6 @@ ELF and a field of the data (``board``, ``stub``, ``kernel_address``, ``ram_star
 
 from __future__ import annotations
 
-import datetime as _dt
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,10 +123,12 @@ def go_facts(elf: ElfFile, *, packages: bool = True) -> GoFacts:
     settings = info.settings if info else {}
     goarm = settings.get("GOARM", "").split(",")[0]
     vcs_time = None
-    if settings.get("vcs.time"):
+    if settings.get("vcs.time"):  # RFC 3339 UTC as Go writes it; a time without a zone is UTC, never local
+        from imgtool.epoch import parse_time
+
         try:
-            vcs_time = int(_dt.datetime.fromisoformat(settings["vcs.time"].replace("Z", "+00:00")).timestamp())
-        except ValueError:
+            vcs_time = int(parse_time(settings["vcs.time"], "vcs.time").timestamp())
+        except InputError:
             vcs_time = None
     return GoFacts(int(goarm) if goarm.isdigit() else None, tuple(package_paths(elf)) if packages else None,
                    _ram_start_symbol(elf), vcs_time)

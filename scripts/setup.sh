@@ -28,7 +28,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-# Go: the tests need Go >= 1.24 (their go.mod files). Debian's Go 1.19 (installed above for
+# Go: the tests need Go >= 1.26 (tests/goprog/go.mod). Debian's Go 1.19 (installed above for
 # the Go 1.18-format pclntab tests) is too old, so without a Go on PATH fetch the official
 # toolchain module through the Go module proxy with it, and install that.
 GO_TOOLCHAIN_VERSION=${GO_TOOLCHAIN_VERSION:-1.26.8}

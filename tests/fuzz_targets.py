@@ -68,16 +68,18 @@ def _elf(data: bytes) -> None:
 
     elf = ElfFile.parse(data, source="fuzz.elf")
     elf.symbols, elf.notes, elf.gnu_build_id, elf.pvh_entry  # noqa: B018  (decoded lazily)
-    section_chunks(elf)
-    for run in (flatten, flatten_segments):
+    loads = [s for s in elf.loads if s.memsz]
+    link = min((s.vaddr for s in loads), default=0)
+    align = max((s.align for s in loads), default=1) or 1
+    stages = [section_chunks, flatten, flatten_segments, elf_summary]
+    if loads:  # at the link base, and moved (the delta reaches the itab repair and the alignment check)
+        stages += [lambda e, b=b: relocate(e, b, allow_undefined=True, skip_unsupported=True)
+                   for b in (link, link + max(align, 0x10000))]
+    for stage in stages:  # each on its own, so that one stage's refusal does not hide the next
         try:
-            run(elf)
+            stage(elf)
         except EXPECTED:
             pass
-    elf_summary(elf)
-    loads = [s for s in elf.loads if s.memsz]
-    if loads:
-        relocate(elf, min(s.vaddr for s in loads), allow_undefined=True, skip_unsupported=True)
 
 
 @target("go", "formats.go: build info, then the pclntab located and validated by its moduledata, of a Go ELF")

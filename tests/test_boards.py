@@ -264,6 +264,11 @@ def test_imx_profiles_are_checked_and_defaulted():
         _board_from_toml("imx-test.toml", dict(good, hab_engine="XYZ"))
     with pytest.raises(RuntimeError, match="csf_size.*wrong type"):
         _board_from_toml("imx-test.toml", dict(good, csf_size="16K"))
+    # hab_key_types as a TOML file writes it (an array: a list), frozen to a tuple
+    keys = tomllib.loads('hab_key_types = ["rsa", "ecdsa"]')
+    assert _board_from_toml("imx-test.toml", dict(good, **keys)).hab_key_types == ("rsa", "ecdsa")
+    with pytest.raises(RuntimeError, match="hab_key_types"):
+        _board_from_toml("imx-test.toml", dict(good, hab_key_types=["dsa"]))
     del good["family"]  # the family of the boards written before there were families
     assert _board_from_toml("imx-test.toml", good).family == "imx"
 

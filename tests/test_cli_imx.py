@@ -95,6 +95,18 @@ def test_sdp_and_sd_image_outputs(board_elf, tmp_path, run_imgtool):
     assert raw[:0x400] == bytes(0x400) and raw[0x400:] == imx
 
 
+def test_sd_image_of_an_image_laid_out_for_nor_is_refused(board_elf, tmp_path, run_imgtool):
+    """BOOT_FROM nor puts the IVT at 0x1000 in the IVT's own addresses; an SD card boots
+    it at 0x400, so the card image would never boot: exit 2 naming --sd-image."""
+    cfg = tmp_path / "nor.cfg"
+    bundled = Path(__file__).resolve().parents[1] / "imgtool" / "boards" / "usbarmory-mk2.cfg"
+    cfg.write_text(bundled.read_text().replace("BOOT_FROM sd", "BOOT_FROM nor"))
+    sd = tmp_path / "sd.raw"
+    r = run_imgtool("imx", "build", board_elf, "--dcd", cfg, "-o", tmp_path / "app.imx", "--sd-image", sd)
+    assert r.returncode == 2 and "--sd-image" in r.stderr and "0x1000" in r.stderr, r.stderr
+    assert not sd.exists() and not (tmp_path / "app.imx").exists()
+
+
 def test_info_on_imx_matches_mkimage_l(board_elf, tmp_path, run_imgtool):
     out = tmp_path / "app.imx"
     run_imgtool("imx", "build", board_elf, "-o", out, check=True)

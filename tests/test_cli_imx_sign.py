@@ -42,6 +42,12 @@ def test_sign_then_verify_on_real_elf(board_elf, keys, tmp_path, run_imgtool):
     fuse = (keys / "SRK_1_2_3_4_fuse.bin").read_bytes()
     run_imgtool("imx", "verify", out, "--srk-hash", fuse.hex(), check=True)
     run_imgtool("imx", "verify", out, "--srk-table", keys / "SRK_1_2_3_4_table.bin", check=True)
+    # the text `hab srk` prints (each word twice: SRK_HASH[i] and the fuse prog line) is a fuse file too
+    text = tmp_path / "fuses.txt"
+    text.write_text(run_imgtool("hab", "srk", *sorted(keys.glob("SRK*_crt.pem")), "-o", tmp_path / "t.bin",
+                                check=True).stdout)
+    assert text.read_text().count("0x") >= 16
+    run_imgtool("imx", "verify", out, "--fuses", text, check=True)
     d = json.loads(run_imgtool("imx", "verify", out, "--json", check=True).stdout)
     assert d["ok"] is True and d["flavour"] == "sd"
     # The signed image is the unsigned build followed by the CSF, padded to the board's reservation.

@@ -303,6 +303,10 @@ def test_bin_warns_once_about_a_large_bss(go_elf, tmp_path):
 def test_imx_sign_compact_needs_the_elf(built, tmp_path):
     r = imgtool("imx", "sign", built[2] / "c.imx", "--compact", "--keys", pki(), "-o", tmp_path / "x.imx", check=False)
     assert r.returncode == 2 and "--compact" in r.stderr and not (tmp_path / "x.imx").exists()
+    # --dcd, like --compact, applies to an ELF: an .imx carries its DCD (it was ignored)
+    cfg = Path(__file__).resolve().parents[1] / "imgtool" / "boards" / "usbarmory-mk2.cfg"
+    r = imgtool("imx", "sign", built[2] / "c.imx", "--dcd", cfg, "--keys", pki(), "-o", tmp_path / "x.imx", check=False)
+    assert r.returncode == 2 and "--dcd" in r.stderr and not (tmp_path / "x.imx").exists()
 
 
 def test_no_room_for_the_stub_after_the_dcd(payload, tmp_path):

@@ -398,3 +398,14 @@ def test_hab_events_on_a_large_log_decodes_every_event(tmp_path, run_imgtool):
     import json
 
     assert len(json.loads(r.stdout)["events"]) == n
+
+
+def test_ctrl_c_is_one_line_and_exit_130():
+    """Ctrl-C during a command: ``imgtool: error: interrupted``, exit 130, and the warnings
+    held so far are dropped (typer turns the KeyboardInterrupt into status 130)."""
+    code = ("import sys, imgtool.cli as c\nfrom imgtool.cli.app import app, warn\n"
+            "@app.command('boom-test')\ndef boom():\n    warn('half done')\n    raise KeyboardInterrupt\n"
+            "sys.exit(c.main(['boom-test']))\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 130 and r.stderr.strip().splitlines()[-1] == "imgtool: error: interrupted", r.stderr
+    assert "half done" not in r.stderr and "Traceback" not in r.stderr

@@ -80,7 +80,7 @@ FAMILY_FIELDS: dict[str, dict[str, tuple[type | tuple[type, ...], Any]]] = {
         "hab_engine_note": (str, ""),
         "boot_offset": (int, 0x400),
         "sdp_dcd_address": (int, SDP_DCD_ADDRESS),
-        "hab_key_types": (tuple, ("rsa",)),
+        "hab_key_types": ((list, tuple), ("rsa",)),  # a TOML array arrives as a list
     },
     "rpi": {
         "cpu": (str, REQUIRED),

@@ -64,5 +64,8 @@ def main(argv: list[str] | None = None) -> int:
             show()
             return 2 if exc.exit_code not in (0, 1) else exc.exit_code
         raise
+    if result == 130:  # typer (0.28) turns Ctrl-C into exit status 130 instead of raising
+        error("interrupted")
+        return 130
     flush_warnings(held)
     return result if isinstance(result, int) else 0

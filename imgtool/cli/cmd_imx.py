@@ -20,7 +20,7 @@ def imx_build(
     dcd: Optional[Path] = typer.Option(None, "--dcd", help="An imximage.cfg to use instead of the board's."),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output .imx (default: ELF name with .imx)."),
     sdp: bool = typer.Option(False, "--sdp", help="Also write the USB serial-download flavour: OUT-sdp.imx (IVT DCD pointer zeroed) and OUT-sdp.dcd."),
-    sd_image: Optional[Path] = typer.Option(None, "--sd-image", help="Also write a raw SD/eMMC image with the .imx at byte 0x400."),
+    sd_image: Optional[Path] = typer.Option(None, "--sd-image", help="Also write a raw SD/eMMC image with the .imx at the board's boot offset (0x400)."),
     compact: bool = typer.Option(False, "--compact", help=COMPACT_HELP),
     verbose: bool = typer.Option(False, "-v", "--verbose", help="Say which board and DCD were used."),
 ) -> None:
@@ -28,8 +28,9 @@ def imx_build(
     from imgtool.imxbuild import build_files
     from imgtool.output import write_all_atomic
 
-    files = build_files(elf, output=output, board_name=board, dcd_path=dcd, sdp=sdp, sd_image=sd_image, warn=warn,
-                        compact=compact)
+    with option_names(sd_image="--sd-image"):
+        files = build_files(elf, output=output, board_name=board, dcd_path=dcd, sdp=sdp, sd_image=sd_image,
+                            warn=warn, compact=compact)
     write_all_atomic(files.outputs)
     if verbose:
         b = files.build
@@ -66,7 +67,7 @@ def imx_sign(
 
     with option_names(srk_index="--srk-index", signing_time="--signing-time", password="--password-file",
                       csf_version="--csf-version", token="--token", pin="--pin-file", compact="--compact",
-                      csf_layout="--csf-layout"):
+                      csf_layout="--csf-layout", dcd="--dcd"):
         tok = TokenOptions.find(pkcs11, token, pin_file, csf_key_label, img_key_label) if pkcs11 else None
         result = sign_file(file, keys_dir=keys, output=output, board_name=board, dcd_path=dcd, srk_index=srk_index,
                            engine=engine, version=parse_csf_version(csf_version), sdp=sdp, signing_time=signing_time,
