@@ -1,9 +1,11 @@
 """Compact boot images: a load image stored only up to its last initialised byte, plus
 the A32 stub that zeroes its BSS at boot and then jumps to the program's entry.
 
-This is the one place the stored/zeroed split (:func:`formats.loadimage.split_bss`) meets
-the BSS-zeroing stub (:func:`formats.boot.arm.bss_zero_stub`, docs/boot-stubs.md §2).
-Every artifact that holds a flat ARM image uses it the same way::
+Here the stored/zeroed split (:func:`formats.loadimage.split_bss`) meets the BSS-zeroing
+stub (:func:`formats.boot.arm.bss_zero_stub`, docs/boot-stubs.md §2) for ``imgtool bin``,
+which uses it this way (the i.MX and Raspberry Pi builders pair the same two functions in
+their own layouts, :mod:`formats.imx.compact` and :mod:`imgtool.rpi`, since the stub's
+place is part of those formats)::
 
     plan = compact_image(flatten(elf), stub_address)       # FormatError: no room there
     plan.image        the stored image (its entry is still e_entry)
@@ -14,7 +16,7 @@ Every artifact that holds a flat ARM image uses it the same way::
 
 The i.MX builder puts the stub in the header padding below TEXT_START (outside the
 image), the Raspberry Pi builder at the firmware's kernel address, ``imgtool bin``
-where the user says. The stub writes its own 28-byte save area at run time, so it must
+where the user says (``--stub-at``). The stub writes its own 28-byte save area at run time, so it must
 load into RAM; the ranges must be RAM too. Addresses are load addresses, which is
 where these images run (LMA = VMA). All sizes are bytes.
 """

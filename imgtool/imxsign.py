@@ -51,11 +51,11 @@ class TokenOptions:
             InputError: no token label (``field="token"``), no PIN (``field="pin"``).
             SigningError: an unreadable or empty PIN file.
         """
-        from signing.keys import read_pin_file
+        from signing.keys import user_pin
 
         if not token:
             raise InputError("a PKCS#11 module needs a token label", field="token")
-        pin = read_pin_file(pin_file) if pin_file else os.environ.get("IMGTOOL_PKCS11_PIN")
+        pin = user_pin(pin_file)
         if not pin:
             raise InputError("give the user PIN of the token in a PIN file or IMGTOOL_PKCS11_PIN", field="pin")
         return cls(str(library), token, pin, csf_label, img_label)

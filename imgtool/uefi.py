@@ -63,9 +63,9 @@ def open_signer(*, key: _Path | None, cert: _Path | None, password_file: _Path |
 
     if not token or not key_label:
         raise InputError("--pkcs11 needs --token LABEL and --key-label LABEL")
-    from signing.keys import read_pin_file
+    from signing.keys import user_pin
 
-    pin = read_pin_file(pin_file) if pin_file else os.environ.get("IMGTOOL_PKCS11_PIN")
+    pin = user_pin(pin_file)
     if not pin:
         raise InputError("--pkcs11: give the user PIN with --pin-file or IMGTOOL_PKCS11_PIN")
     return Pkcs11Signer.open(str(pkcs11), token_label=token, pin=pin, key_label=key_label,

@@ -130,6 +130,16 @@ def read_pin_file(path: str | os.PathLike[str]) -> str:
         raise SigningError(f"{Path(path)}: the PIN is not UTF-8 text") from None
 
 
+def user_pin(pin_file: str | os.PathLike[str] | None) -> str | None:
+    """The PKCS#11 user PIN: the first line of ``pin_file`` (:func:`read_pin_file`) when
+    one is given, else ``$IMGTOOL_PKCS11_PIN``; None (or empty) when neither gives one.
+
+    Raises:
+        SigningError: as :func:`read_pin_file`.
+    """
+    return read_pin_file(pin_file) if pin_file else os.environ.get("IMGTOOL_PKCS11_PIN")
+
+
 def load_certificate(path: str | os.PathLike[str]):
     """Load an X.509 certificate from a PEM or DER file.
 

@@ -104,6 +104,10 @@ def test_resolve_prefers_module_cache(tmp_path):
         got = resolve_dcd_cfg(board, version, gomodcache_dir=tmp_path)
         assert got.origin == "bundled" and got.version == BUNDLED_TAMAGO_VERSION
         assert "bundled" in got.describe()
+    # a cfg in the cache that is not text: one line naming the file, not a traceback
+    (cfgdir / "imximage.cfg").write_bytes(b"IMAGE_VERSION 2\n\xff\xfe\n")
+    with pytest.raises(InputError, match=r"imximage.cfg: byte 0x10 is not UTF-8"):
+        resolve_dcd_cfg(board, "v9.9.9", gomodcache_dir=tmp_path)
 
 
 def test_resolve_real_module_cache():

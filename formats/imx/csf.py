@@ -426,15 +426,11 @@ def der_length(data: bytes) -> int:
     Raises:
         FormatError: not a DER SEQUENCE or truncated.
     """
+    from formats.der import element
+
     if len(data) < 2 or data[0] != 0x30:
         raise FormatError("blob payload is not a DER SEQUENCE", field="CSF blob")
-    first = data[1]
-    if first < 0x80:
-        return 2 + first
-    n = first & 0x7F
-    if n == 0 or n > 4 or len(data) < 2 + n:
-        raise FormatError("bad DER length in blob payload", field="CSF blob")
-    total = 2 + n + int.from_bytes(data[2 : 2 + n], "big")
-    if total > len(data):
-        raise FormatError("DER element runs past the blob", field="CSF blob")
-    return total
+    try:
+        return element(bytes(data))[2]
+    except FormatError as exc:
+        raise FormatError(f"blob payload: {exc.message}", field="CSF blob") from None

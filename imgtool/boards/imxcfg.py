@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 from imgtool.boards import Board
+from imgtool.errors import InputError
 from imgtool.gomodcache import module_file, module_version
 
 TAMAGO_MODULE = "github.com/usbarmory/tamago"
@@ -65,7 +66,14 @@ def resolve_dcd_cfg(
     if tamago_version and board.tamago_cfg:
         path = module_file(TAMAGO_MODULE, tamago_version, board.tamago_cfg, gomodcache_dir)
         if path is not None:
-            return ResolvedCfg(path.read_text(encoding="utf-8"), "module", str(path), tamago_version)
+            from imgtool.output import read_input
+
+            raw = read_input(path)
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise InputError(f"{path}: byte 0x{exc.start:x} is not UTF-8 (an imximage.cfg is text)") from None
+            return ResolvedCfg(text, "module", str(path), tamago_version)
     res = resources.files("imgtool.boards") / board.dcd_cfg
     return ResolvedCfg(res.read_text(encoding="utf-8"), "bundled", f"imgtool/boards/{board.dcd_cfg}",
                        BUNDLED_TAMAGO_VERSION)
