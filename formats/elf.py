@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import NamedTuple
 
 from formats.align import align_up
 from formats.elfstructs import ElfStructs, elf_structs
@@ -180,8 +181,7 @@ class Segment:
         return in_mem and self.offset <= sec.offset and sec.offset + sec.size <= self.offset + self.filesz
 
 
-@dataclass(frozen=True)
-class Symbol:
+class Symbol(NamedTuple):
     """One symbol-table entry (Elf32_Sym / Elf64_Sym), of ``.symtab`` or the dynamic table.
 
     ``value`` (bytes: an address, or an offset for ``SHN_ABS``/``COMMON``) has the ARM
@@ -190,7 +190,8 @@ class Symbol:
     ``type`` is the readelf name of STT (``"FUNC"``, ``"OBJECT"``, ``"NOTYPE"``,
     ``"SECTION"``, ``"FILE"``, ``"TLS"``, ``"IFUNC"``; other values as their number);
     ``bind`` the STB number (:data:`STB_LOCAL`, :data:`STB_GLOBAL`, :data:`STB_WEAK`);
-    ``shndx`` the section index (:data:`SHN_UNDEF`, :data:`SHN_ABS`, ...).
+    ``shndx`` the section index (:data:`SHN_UNDEF`, :data:`SHN_ABS`, ...). Immutable (a
+    named tuple: a Go ELF has tens of thousands, decoded in one pass).
     """
 
     name: str
@@ -224,22 +225,30 @@ def decode_symbols(raw, strtab: bytes, structs: ElfStructs, machine: int, *, tab
         FormatError: a name offset outside ``strtab``.
     """
     arm = machine == EM_ARM
-    out = []
+    out: list[Symbol] = []
     limit = len(strtab)
-    stt, stb = _STT, _STB
-    for f in structs.sym.iter_unpack(raw):
-        if structs.elfclass == 32:
-            name_off, value, ssize, info, _other, shndx = f
-        else:
-            name_off, info, _other, shndx, value, ssize = f
+    stt = _STT
+    try:  # names are ASCII in practice: find and slice one str (byte offsets = char offsets)
+        names = strtab.decode("ascii")
+    except UnicodeDecodeError:
+        names = None
+    make, append = tuple.__new__, out.append
+    records = structs.sym.iter_unpack(raw)
+    if structs.elfclass == 64:  # Elf64_Sym: st_name, st_info, st_other, st_shndx, st_value, st_size
+        records = ((n, v, s, i, o, x) for n, i, o, x, v, s in records)
+    for name_off, value, ssize, info, _other, shndx in records:  # Elf32_Sym order
         if name_off >= limit and name_off:
             raise FormatError(f"symbol name offset {name_off} is outside the string table ({limit} bytes)",
                               offset=offset, field=table)
-        end = strtab.find(b"\0", name_off)
-        name = strtab[name_off:end if end >= 0 else None].decode("utf-8", "replace")
+        if names is not None:
+            end = names.find("\0", name_off)
+            name = names[name_off:end if end >= 0 else None]
+        else:
+            end = strtab.find(b"\0", name_off)
+            name = strtab[name_off:end if end >= 0 else None].decode("utf-8", "replace")
         stype = stt.get(info & 0xF) or str(info & 0xF)
         thumb = arm and stype == "FUNC" and bool(value & 1)
-        out.append(Symbol(name, value & ~1 if thumb else value, ssize, stype, info >> 4, shndx, thumb))
+        append(make(Symbol, (name, value & ~1 if thumb else value, ssize, stype, info >> 4, shndx, thumb)))
     return out
 
 

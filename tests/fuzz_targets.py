@@ -15,6 +15,7 @@ imgtool itself from them) and cached by content like the other fixtures.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import json
 import os
@@ -303,6 +304,18 @@ def _boot_stubs(data: bytes) -> None:
 
 
 # ------------------------------------------------------------------------- size --diff
+@target("info", "imgtool.describe.describe_file and render_text (imgtool info) on a file: every artifact kind")
+def _info(data: bytes) -> None:
+    import tempfile
+
+    from imgtool.describe import describe_file, render_text
+
+    with tempfile.NamedTemporaryFile(prefix="fuzz-info-") as f:  # through the file path: mmap, about_file
+        f.write(data)
+        f.flush()
+        render_text(describe_file(f.name))
+
+
 @target("size_diff", "imgtool.size.parse_base (a saved size --format json document) and the diff of it")
 def _size_diff(data: bytes) -> None:
     from imgtool.size import parse_base
@@ -379,13 +392,28 @@ def _sections(path: Path, *names: str) -> list[bytes]:
     return [bytes(elf.section_data(elf.section(n))) for n in names if elf.section(n) is not None]
 
 
+@functools.lru_cache(maxsize=1)
+def _seed_key() -> str:
+    import hashlib
+    import shutil
+    import subprocess
+
+    go = shutil.which("go")
+    version = subprocess.run([go, "version"], capture_output=True, text=True).stdout if go else ""
+    return hashlib.sha256(Path(__file__).read_bytes() + version.encode()).hexdigest()[:12]
+
+
 def build_seeds(name: str) -> list[bytes]:
-    """The seed inputs of target ``name``, built from the test fixtures (cached)."""
-    path = _cache() / f"{name}.seeds"
+    """The seed inputs of target ``name``, built from the test fixtures; cached under a
+    hash of this module (the seed builders) and of the Go toolchain's version (the
+    fixtures), written atomically."""
+    path = _cache() / f"{name}-{_seed_key()}.seeds"
     if path.exists():
         return _unpack(path.read_bytes())
     seeds = _SEEDS[name]()
-    path.write_bytes(_pack(seeds))
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_bytes(_pack(seeds))
+    tmp.replace(path)
     return seeds
 
 
@@ -589,8 +617,16 @@ _SEEDS: dict[str, Callable[[], list[bytes]]] = {
     "imx": _seeds_imx, "dcd": _seeds_dcd, "imx_cfg": _seeds_cfg, "csf": _seeds_csf, "srk": _seeds_srk,
     "certificate": _seeds_certificate, "cms": _seeds_cms, "hab_events": _seeds_events, "pe": _seeds_pe,
     "mbr": _seeds_mbr, "gpt": _seeds_gpt, "fat": _seeds_fat, "tar": _seeds_tar, "boot_stubs": _seeds_boot_stubs,
-    "size_diff": _seeds_size_diff,
+    "size_diff": _seeds_size_diff, "info": lambda: _seeds_info(),
 }
+
+
+def _seeds_info() -> list[bytes]:
+    """One or two inputs of every kind ``imgtool info`` describes (the smallest of each)."""
+    out = []
+    for name in ("elf", "imx", "pe", "mbr", "gpt", "tar"):
+        out += sorted(build_seeds(name), key=len)[:2]
+    return out
 assert set(_SEEDS) == set(TARGETS)
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from formats.elf import ElfFile
 from formats.go.moduledata import locate
@@ -164,3 +166,27 @@ def test_module_classes():
     assert m.module("github.com/usbarmory/tamago/bits").path == "github.com/usbarmory/tamago"
     assert m.module("fmt").cls == "std" and m.module("vendor/golang.org/x/net/idna").cls == "std"
     assert m.module("<types>").cls == "generated"
+
+
+def _strip_brackets_by_depth(name: str) -> str:
+    """The reference: one pass counting depth (balanced groups out, an unclosed one keeps the name)."""
+    if "[" not in name:
+        return name
+    out, depth = [], 0
+    for ch in name:
+        if ch == "[":
+            depth += 1
+        elif ch == "]" and depth:
+            depth -= 1
+        elif not depth:
+            out.append(ch)
+    return "".join(out) if depth == 0 else name
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="ab[].*/", max_size=24))
+def test_strip_brackets_removes_balanced_groups_only(name):
+    from formats.go.symbols import strip_brackets
+
+    assert strip_brackets(name) == _strip_brackets_by_depth(name)
+    assert strip_brackets("main.F[go.shape.int,main.T[int]].func1") == "main.F.func1"

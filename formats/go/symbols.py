@@ -54,19 +54,19 @@ _GENERATED_HEADS = ("go:", "go.", "type:", "type.", "$", "runtime.gcbits.")
 PSEUDO_PREFIX = "<"
 
 
+_INNERMOST = re.compile(r"\[[^\[\]]*\]")
+
+
 def strip_brackets(name: str) -> str:
     """``name`` without its balanced ``[...]`` groups (unbalanced brackets are kept)."""
     if "[" not in name:
         return name
-    out, depth = [], 0
-    for ch in name:
-        if ch == "[":
-            depth += 1
-        elif ch == "]" and depth:
-            depth -= 1
-        elif not depth:
-            out.append(ch)
-    return "".join(out) if depth == 0 else name
+    out = name
+    while True:  # innermost groups first; a fixpoint with a "[" left has an unclosed one
+        cut = _INNERMOST.sub("", out)
+        if cut == out:
+            return name if "[" in out else out
+        out = cut
 
 
 def _core(name: str) -> str | None:
