@@ -52,6 +52,15 @@ def test_events_round_trip_every_form(evs):
     assert log.events == tuple(evs) and (log.config, log.state) == (0xF0, 0x66)
     assert parse_event_log(_hexdump(raw).encode()).events == tuple(evs)
     assert parse_event_log(raw.hex().encode()).events == tuple(evs)
+    # 4-byte words in groups, as word dumps print them: the first group is data, not an offset
+    words = " ".join(raw[j:j + 4].hex() for j in range(0, len(raw), 4))
+    assert parse_event_log(words.encode() + b"\n").events == tuple(evs)
+    # xxd (offset, colon, 2-byte groups) and od -An-less output (6-digit offset, one blank)
+    xxd = "".join(f"{j:08x}: " + " ".join(raw[k:k + 2].hex() for k in range(j, min(j + 16, len(raw)), 2)) + "\n"
+                  for j in range(0, len(raw), 16))
+    od = "".join(f"{j:06o} " + " ".join(f"{b:02x}" for b in raw[j:j + 16]) + "\n" for j in range(0, len(raw), 16))
+    assert parse_event_log(xxd.encode()).events == tuple(evs)
+    assert parse_event_log(od.encode()).events == tuple(evs)
     for ev in evs:
         d = ev.describe()
         assert d["version"] == f"4.{ev.version & 0xF}" and d["data"] == ev.data.hex()

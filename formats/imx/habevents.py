@@ -141,11 +141,24 @@ class EventLog:
 
 #: A line of hex bytes as the logs print them: an optional ``event data:`` label or a
 #: hexdump offset (4-8 hex digits, then blanks), then tokens of whole bytes (``0x``
-#: optional), then optionally ``hexdump -C``'s ASCII column between two ``|``.
+#: optional), then optionally ``hexdump -C``'s ASCII column between two ``|``. Whether
+#: a leading token is an offset is decided after the match (:func:`_line_bytes`).
 _HEX_LINE = re.compile(
-    r"\n[ \t]*(?>(?:(?:event data:|[0-9a-fA-F]{4,8}:?)[ \t]+)?)"
+    r"\n[ \t]*(?>(?:(?:event data:|(?P<off>[0-9a-fA-F]{4,8})(?P<colon>:?))(?P<sep>[ \t]+))?)"
     r"((?:0[xX])?(?:[0-9a-fA-F]{2})+(?:[ \t]+(?:0[xX])?(?:[0-9a-fA-F]{2})+)*)"
     r"[ \t]*(?:\|[^|\n]*\|[^\n]*)?(?=\n)")
+
+
+def _line_bytes(m: re.Match) -> str:
+    """The hex of one matched line. A leading token counts as an offset when a colon
+    (xxd, U-Boot ``md``) or two blanks (``hexdump -C``) follow it, or when it is not as
+    wide as the tokens after it (``od``, plain ``hexdump``); a token as wide as the rest
+    after one blank is data (``db001842 330ca000 ...``, words in groups)."""
+    data, off = m.group(4), m.group("off")
+    if off is None or m.group("colon") or len(m.group("sep")) > 1 or len(off) % 2:
+        return data
+    first = data.split(None, 1)[0]
+    return f"{off} {data}" if len(first.removeprefix("0x").removeprefix("0X")) == len(off) else data
 _NOT_TEXT = re.compile(rb"[^\t\n\r\x20-\x7e]")
 
 
@@ -159,10 +172,11 @@ def _hex_runs(text: str) -> list[bytes]:
     runs: list[list[str]] = []
     end = -1
     for m in _HEX_LINE.finditer(text):
+        hexs = m.group(4) if m.group("off") is None else _line_bytes(m)
         if m.start() == end:
-            runs[-1].append(m.group(1))
+            runs[-1].append(hexs)
         else:
-            runs.append([m.group(1)])
+            runs.append([hexs])
         end = m.end()
     # a token's 0x can only be its prefix: the pattern allows no x elsewhere
     return [bytes.fromhex(" ".join(run).replace("0x", "").replace("0X", "")) for run in runs]
