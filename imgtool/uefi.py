@@ -123,7 +123,7 @@ def tamago_warnings(elf, app, info) -> list[str]:
     if info is None or info.settings.get("GOOS") != "tamago":
         return []
     out = []
-    text = app.text_start
+    text = (app.text_start + app.delta) % (1 << 64)  # where .text runs: a PIE moves by delta
     if app.image_base != text - TEXT_OFFSET:
         out.append(f"ImageBase 0x{app.image_base:x} is not TEXT_START - 0x10000 (0x{text - TEXT_OFFSET:x}): the "
                    "TamaGo UEFI runtime takes RamStart = text - 64 KiB to be the image's first page")

@@ -184,6 +184,22 @@ def test_warnings_for_a_tamago_program_started_at_its_rt0_entry(go_elf):
     assert any("not TEXT_START - 0x10000" in w for w in moved)
 
 
+def test_a_moved_pie_is_checked_where_its_text_runs(uefi_payloads):
+    """For a PIE given another ImageBase, TEXT_START - 64 KiB is checked against where
+    .text runs after the move, not where it was linked."""
+    from formats.go.buildinfo import BuildInfo
+    from imgtool.uefi import tamago_warnings
+
+    elf = ElfFile.parse(uefi_payloads["pie"].read_bytes())
+    info = BuildInfo(go_version="go1.26.0", path="example.com/x", main=None, deps=(), settings={"GOOS": "tamago"})
+    app = elf_to_efi(elf)
+    moved = elf_to_efi(elf, image_base=app.image_base + 0x200000)
+    assert moved.delta == app.delta + 0x200000 and moved.image_base == moved.text_start + moved.delta - 0x10000
+    # the link-time text_start alone would say the moved image breaks the RamStart contract
+    assert moved.image_base != moved.text_start - 0x10000
+    assert not any("not TEXT_START" in w for w in tamago_warnings(elf, app, info) + tamago_warnings(elf, moved, info))
+
+
 def test_info_shows_headers_sections_relocations(uefi_payloads, run_imgtool_session, tmp_path):
     out = tmp_path / "pie.efi"
     run_imgtool_session("uefi", "app", uefi_payloads["pie"], "-o", out, check=True)
