@@ -159,6 +159,8 @@ def _line_bytes(m: re.Match) -> str:
         return data
     first = data.split(None, 1)[0]
     return f"{off} {data}" if len(first.removeprefix("0x").removeprefix("0X")) == len(off) else data
+
+
 _NOT_TEXT = re.compile(rb"[^\t\n\r\x20-\x7e]")
 
 

@@ -23,8 +23,8 @@ Every option that takes an address or a size (``--base``, ``--pad-to``, ``--max-
   ``--budget region:NAME=P%``.
 
 The parsers of whole strings raise ``ValueError`` (their message does not name an
-option); :func:`option_value`, :func:`parse_int`, :func:`parse_byte` and the other parsers taking an ``option`` raise
-:class:`imgtool.errors.InputError` naming the option.
+option); :func:`option_value`, :func:`parse_int`, :func:`parse_byte` and the other
+parsers taking an ``option`` raise :class:`imgtool.errors.InputError` naming the option.
 """
 
 from __future__ import annotations
