@@ -151,11 +151,9 @@ def describe_flat(data: bytes, source: str) -> dict | None:
     from formats.boot.arm import parse_bss_zero_stub
     from formats.errors import FormatError
 
-    pos = data.find(_STUB_SIGNATURE)
+    pos = data.find(_STUB_SIGNATURE, 8)  # the signature is 8 bytes into a stub
     while pos >= 0:
         try:
-            if pos < 8:  # the signature is 8 bytes into a stub: this match cannot be one
-                raise FormatError("no room for the stub's first words")
             s = parse_bss_zero_stub(data, pos - 8)
         except FormatError:
             pos = data.find(_STUB_SIGNATURE, pos + 1)

@@ -611,22 +611,22 @@ def _seeds_size_diff() -> list[bytes]:
     return [json.dumps(doc).encode()]
 
 
-_SEEDS: dict[str, Callable[[], list[bytes]]] = {
-    "elf": _seeds_elf, "go": _seeds_go, "pclntab": _seeds_pclntab, "buildinfo": _seeds_buildinfo,
-    "ihex": _seeds_flash("hex"), "srec": _seeds_flash("srec"), "uf2": _seeds_flash("uf2"),
-    "imx": _seeds_imx, "dcd": _seeds_dcd, "imx_cfg": _seeds_cfg, "csf": _seeds_csf, "srk": _seeds_srk,
-    "certificate": _seeds_certificate, "cms": _seeds_cms, "hab_events": _seeds_events, "pe": _seeds_pe,
-    "mbr": _seeds_mbr, "gpt": _seeds_gpt, "fat": _seeds_fat, "tar": _seeds_tar, "boot_stubs": _seeds_boot_stubs,
-    "size_diff": _seeds_size_diff, "info": lambda: _seeds_info(),
-}
-
-
 def _seeds_info() -> list[bytes]:
     """One or two inputs of every kind ``imgtool info`` describes (the smallest of each)."""
     out = []
     for name in ("elf", "imx", "pe", "mbr", "gpt", "tar"):
         out += sorted(build_seeds(name), key=len)[:2]
     return out
+
+_SEEDS: dict[str, Callable[[], list[bytes]]] = {
+    "elf": _seeds_elf, "go": _seeds_go, "pclntab": _seeds_pclntab, "buildinfo": _seeds_buildinfo,
+    "ihex": _seeds_flash("hex"), "srec": _seeds_flash("srec"), "uf2": _seeds_flash("uf2"),
+    "imx": _seeds_imx, "dcd": _seeds_dcd, "imx_cfg": _seeds_cfg, "csf": _seeds_csf, "srk": _seeds_srk,
+    "certificate": _seeds_certificate, "cms": _seeds_cms, "hab_events": _seeds_events, "pe": _seeds_pe,
+    "mbr": _seeds_mbr, "gpt": _seeds_gpt, "fat": _seeds_fat, "tar": _seeds_tar, "boot_stubs": _seeds_boot_stubs,
+    "size_diff": _seeds_size_diff, "info": _seeds_info,
+}
+
 assert set(_SEEDS) == set(TARGETS)
 
 

@@ -207,7 +207,7 @@ def analyze(elf: ElfFile) -> SizeReport:
 def _pad_or_unknown(data, section: str, size: int, label: str | None = None) -> Piece:
     if label:
         return Piece(section, label, symbol_package(label) or "<asm>", size)
-    if size < 64 and not bytes(data).strip(b"\0"):  # bytes first: memoryview == compares item by item
+    if size < 64 and bytes(data) == bytes(len(data)):  # as bytes: memoryview == compares item by item
         return Piece(section, "[padding]", PAD, size)
     return Piece(section, f"[{section}]", _SECTION_PKG.get(section, UNKNOWN), size)
 
