@@ -51,6 +51,32 @@ def test_json_writer_equals_json_dumps(doc):
     assert dumps(doc) == json.dumps(doc, indent=1) + "\n"
 
 
+_scalar = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | \
+    st.text(alphabet=st.sampled_from('ab{},[]:" \n\\\u00e9'), max_size=8)
+_row = st.dictionaries(st.text(alphabet="ab{},\n", max_size=4) | st.integers(), _scalar, min_size=1, max_size=5)
+
+
+@st.composite
+def _uniform_table(draw):
+    """Rows with the same keys in the same order, each column of one kind (ints, strings
+    holding JSON's and %-formatting's special characters, or any scalar)."""
+    keys = draw(st.lists(st.text(alphabet='ab%{"\n', max_size=4) | st.integers(), min_size=1, max_size=4,
+                         unique=True))
+    kinds = [draw(st.sampled_from([st.integers(), st.text(alphabet='a%s"\\\n\u00e9\U0001f600', max_size=6),
+                                   _scalar])) for _ in keys]
+    return [{k: draw(v) for k, v in zip(keys, kinds)} for _ in range(draw(st.integers(1, 6)))]
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.lists(_row, min_size=1, max_size=6) | _uniform_table(),
+       st.lists(_row | st.lists(_scalar), min_size=1, max_size=4))
+def test_json_writer_equals_json_dumps_on_tables(table, mixed):
+    # tables (lists of flat rows; strings holding the row separator's characters) are
+    # written by one encoder call; a list mixing rows with other values is not a table
+    for doc in (table, {"t": table, "n": {"x": table}}, mixed, {"m": mixed}):
+        assert dumps(doc) == json.dumps(doc, indent=1) + "\n"
+
+
 def test_long_names_in_text_table_are_shortened_not_cut(go_elf):
     r = run_size(go_elf("arm7"), "--by", "symbol", "--top", "400")
     assert r.returncode == 0, r.stderr
