@@ -190,3 +190,34 @@ def test_strip_brackets_removes_balanced_groups_only(name):
 
     assert strip_brackets(name) == _strip_brackets_by_depth(name)
     assert strip_brackets("main.F[go.shape.int,main.T[int]].func1") == "main.F.func1"
+
+
+_NAME_CHARS = st.sampled_from(list("ab./:[]%$*,()-_0") + ["go:", "go.", "type:", "type.", "runtime.gcbits.",
+                                                        "runtime.modinfo.str", "\u00e9", "\U0001f600"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(_NAME_CHARS, max_size=8).map("".join), max_size=12))
+def test_c_package_rule_equals_the_python_twin(names):
+    from formats._native import accel
+    from formats.go.symbols import symbol_packages
+
+    want = [symbol_package(n) for n in names]
+    assert symbol_packages(names) == want
+    if accel is not None:  # what the C core decides, it decides as the Python rules do
+        assert all(c is None or c == w for c, w in zip(accel.go_packages(names), want))
+
+
+def test_c_package_rule_on_real_symbol_tables(analysed):
+    from formats._native import accel
+    from formats.go.symbols import symbol_packages
+
+    tables = [[s.name for s in analysed(name)[0].symbols] for name in ELVES]
+    assert sum(map(bool, tables)) >= 4  # unstripped ELVES of several architectures
+    for names in filter(None, tables):
+        assert symbol_packages(names) == [symbol_package(n) for n in names]
+        if accel is not None:
+            decided = [p for p in accel.go_packages(names) if p is not None]
+            assert len(decided) > 0.5 * len(names)  # the plain rule is the common case
+    with pytest.raises(TypeError):
+        symbol_packages(["fmt.Println", b"fmt.Println"])

@@ -20,6 +20,9 @@ Rules (reference/size-analysis.md §4; the linker's naming: ``cmd/internal/objab
 5. A name with no package (assembly stubs such as ``memeqbody``) returns None; the caller
    resolves it from the function's source file (:func:`package_from_file`).
 
+:func:`symbol_packages` applies them to a list of names; the C core (``go_packages`` in
+``formats/_accel_names.c``) decides the plain ones (rule 3 alone) and this module the rest.
+
 :func:`package_paths` applies them to the symbol table of an executable, read through
 :class:`formats.go.reader.BinaryReader`.
 """
@@ -29,6 +32,7 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
+from formats._native import accel
 from formats.go.reader import BinaryReader
 
 _PCT = re.compile(r"%([0-9a-fA-F]{2})")
@@ -117,6 +121,21 @@ def symbol_package(name: str) -> str | None:
         return _core(name)
     dot = name.find(".", name.rfind("/") + 1)
     return name[:dot] if dot > 0 else None
+
+
+def symbol_packages(names: list[str]) -> list[str | None]:
+    """``[symbol_package(n) for n in names]``: the plain names (ASCII, not generated, no
+    ``[`` or ``%``) decided by the C core when it is built, the others here.
+
+    Raises:
+        TypeError: an item of ``names`` is not a str.
+    """
+    if accel is None:
+        return [symbol_package(n) for n in names]
+    out = accel.go_packages(names)
+    for i in [i for i, p in enumerate(out) if p is None]:
+        out[i] = symbol_package(names[i])
+    return out
 
 
 def _special(name: str) -> str | None | bool:

@@ -31,7 +31,7 @@ from typing import NamedTuple
 from formats.elf import PF_W, ElfFile, Section
 from formats.errors import FormatError
 from formats.go.buildinfo import parse_buildinfo
-from imgtool.size.packages import ModuleMap, package_from_file, symbol_package
+from imgtool.size.packages import ModuleMap, package_from_file, symbol_package, symbol_packages
 
 PAD, UNKNOWN, PCLN = "<padding>", "<unknown>", "<pclntab>"
 #: zero-size section markers that are not containers
@@ -46,6 +46,9 @@ _SECTION_PKG = {".typelink": "<types>", ".itablink": "<itabs>", ".go.buildinfo":
                 ".go.fipsinfo": "<generated>", ".symtab": "<symtab>", ".strtab": "<symtab>",
                 ".shstrtab": "<elf>"}
 CATEGORIES = ("text", "rodata", "pclntab", "data", "bss")
+#: ``_new(Piece, (section, symbol, package, size, estimate))`` makes a Piece in one C call
+#: (the NamedTuple's own ``__new__`` is a Python function: twice the time, per piece)
+_new = tuple.__new__
 
 
 class Piece(NamedTuple):
@@ -238,21 +241,20 @@ class _FuncList:
         package of every function."""
         from formats.go.pclntab import first_file
 
-        tab, fnames, pkgs = self.tab, self.fnames, self.pkgs
+        tab = self.tab
         names = None
+        fnames = self.fnames = []
         for i, entry in enumerate(self.entries):
             s = sym_at.get(entry)
-            if s is not None:
-                name = s.name
-            else:
+            if s is None:
                 if names is None:
                     names = tab.names()
-                name = names[i]
-            pkg = symbol_package(name)
-            if pkg is None:
-                pkg = package_from_file(first_file(tab, tab.func(i)) or "") or "<asm>"
-            fnames.append(name)
-            pkgs.append(pkg)
+                fnames.append(names[i])
+            else:
+                fnames.append(s.name)
+        pkgs = self.pkgs = symbol_packages(fnames)
+        for i in [i for i, p in enumerate(pkgs) if p is None]:
+            pkgs[i] = package_from_file(first_file(tab, tab.func(i)) or "") or "<asm>"
 
     @property
     def labels(self) -> dict[int, tuple[str, str]]:
@@ -276,10 +278,10 @@ def _text_pieces(elf, sec, fl: _FuncList, sym_at) -> list[Piece]:
         s = sym_at.get(entry)
         own = b - a
         if s is not None and 0 < s.size < own and a == entry:
-            append(Piece(name_sec, name, pkg, s.size))
-            append(Piece(name_sec, "[padding]", PAD, own - s.size))
+            append(_new(Piece, (name_sec, name, pkg, s.size, False)))
+            append(_new(Piece, (name_sec, "[padding]", PAD, own - s.size, False)))
         else:
-            append(Piece(name_sec, name, pkg, own))
+            append(_new(Piece, (name_sec, name, pkg, own, False)))
         pos = b
     if pos < hi:
         append(_pad_or_unknown(data[pos - lo:], name_sec, hi - pos))
@@ -299,9 +301,7 @@ def _pclntab_pieces(secname, tab, fl: _FuncList):
             if n and part in parts:
                 parts[part + " (own)"] = n
                 parts[part] -= n
-        for n, name, pkg in zip(fl.own, fl.fnames, fl.pkgs):
-            if n:
-                pieces.append(Piece(secname, name, pkg, n))
+        pieces = [_new(Piece, (secname, name, pkg, n, False)) for n, name, pkg in zip(fl.own, fl.fnames, fl.pkgs) if n]
     else:  # 1.2: one blob; functab slots and records only
         iw = tab._idx_width
         own: dict[int, int] = {}
@@ -351,12 +351,10 @@ def _symbol_pieces(elf, sec, secsyms, extra_ranges) -> list[Piece]:
     lo, hi = sec.addr, sec.addr + sec.size
     name = sec.name
     ranges = [(r[0], r[1], r[2], r[3], r[4] if len(r) > 4 else False) for r in extra_ranges if lo <= r[0] < hi]
-    markers = []
-    for s in secsyms:
-        if s.size > 0:
-            ranges.append((s.value, s.value + s.size, s.name, None, False))
-        elif s.name not in _MARKERS and lo <= s.value < hi:
-            markers.append((s.value, s.name))
+    sized = [s for s in secsyms if s.size > 0]
+    for s, pkg in zip(sized, symbol_packages([s.name for s in sized])):
+        ranges.append((s.value, s.value + s.size, s.name, pkg or "<asm>", False))
+    markers = [(s.value, s.name) for s in secsyms if s.size <= 0 and s.name not in _MARKERS and lo <= s.value < hi]
     if not ranges and not markers:
         pkg = _SECTION_PKG.get(name)
         if pkg is None:
@@ -391,7 +389,7 @@ def _symbol_pieces(elf, sec, secsyms, extra_ranges) -> list[Piece]:
         if a > pos:
             gap(pos, a)
         a = max(a, pos)
-        out.append(Piece(name, sym, pkg or symbol_package(sym) or "<asm>", b - a, est))
+        out.append(_new(Piece, (name, sym, pkg or symbol_package(sym) or "<asm>", b - a, est)))
         pos = b
         current = None
         while mi < len(markers) and markers[mi][0] < pos:

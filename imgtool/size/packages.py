@@ -13,11 +13,12 @@ from formats.go.symbols import (
     package_from_file,
     strip_brackets,
     symbol_package,
+    symbol_packages,
     type_package,
 )
 
 __all__ = ["ModuleInfo", "ModuleMap", "PSEUDO_PREFIX", "package_from_file", "strip_brackets", "symbol_package",
-           "type_package"]
+           "symbol_packages", "type_package"]
 
 
 @dataclass(frozen=True)
