@@ -167,7 +167,8 @@ def bench(path: Path, runs: int, rss_goal: bool = True) -> bool:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("elf", nargs="*")
-    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--runs", type=int, default=9,
+                    help="timed runs of each command (median; 9: a shared machine swings by a third from run to run)")
     a = ap.parse_args()
     paths = [Path(p) for p in a.elf] or [cmd_go_arm(), largest_test_elf()]
     # the memory goal is for cmd/go (19 MB); for a 9 MB ELF, 3x is about what Python and

@@ -23,7 +23,6 @@ points), AArch64, x86-64, i386, RISC-V.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
 from typing import NamedTuple
 
@@ -93,8 +92,7 @@ def _cut_header_field(elfclass: int, size: int) -> tuple[str, int]:
     return next((f for f in reversed(fields) if f[1] <= size), fields[0])
 
 
-@dataclass(frozen=True)
-class Section:
+class Section(NamedTuple):
     """One section header. Addresses and sizes in bytes; ``offset`` is the file offset."""
 
     index: int
@@ -148,8 +146,7 @@ class Section:
         return "".join(c for bit, c in ((SHF_WRITE, "W"), (SHF_ALLOC, "A"), (SHF_EXECINSTR, "X"), (SHF_TLS, "T")) if self.flags & bit)
 
 
-@dataclass(frozen=True)
-class Segment:
+class Segment(NamedTuple):
     """One program header. ``vaddr`` is the VMA, ``paddr`` the LMA (load address)."""
 
     index: int
@@ -252,8 +249,7 @@ def decode_symbols(raw, strtab: bytes, structs: ElfStructs, machine: int, *, tab
     return out
 
 
-@dataclass(frozen=True)
-class Note:
+class Note(NamedTuple):
     """One ELF note: owner ``name`` (NUL stripped), ``type`` and raw ``desc`` bytes."""
 
     section: str

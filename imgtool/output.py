@@ -11,7 +11,6 @@ refused, once here for every command.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
@@ -87,6 +86,8 @@ def write_all_atomic(outputs: Sequence[tuple], mode: int = 0o644, *,
         InputError: a folder does not exist or a file cannot be written, an output is
             refused by :func:`check_outputs` (nothing is written).
     """
+    import tempfile  # here, not at the top: a command that only reads (size, info) skips random
+
     check_outputs([out[0] for out in outputs])
     staged: list[tuple[str, Path]] = []
     target = Path(".")

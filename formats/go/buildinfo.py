@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from formats.elfstructs import elf_structs
 from formats.errors import FormatError
@@ -46,8 +46,7 @@ _FLAG_VERSION_INLINE = 0x2
 NOTE_GO_BUILDID = 4
 
 
-@dataclass(frozen=True)
-class Module:
+class Module(NamedTuple):
     """One module line: ``path``, ``version`` (``(devel)`` for the main module built in
     place), ``sum`` (``h1:...`` or empty) and the replacement, if any."""
 

@@ -28,6 +28,7 @@ The executable is read through :class:`formats.go.reader.BinaryReader`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from formats.elfstructs import elf_structs
 from formats.errors import FormatError
@@ -36,8 +37,7 @@ from formats.go.pclntab import PcLnTab, find_magic, findfunctab_size
 from formats.go.reader import BinaryReader, SectionView, word_struct
 
 
-@dataclass(frozen=True)
-class ModuleData:
+class ModuleData(NamedTuple):
     """The validated prefix of ``runtime.firstmoduledata``. Addresses are virtual
     addresses; ``address`` is where the moduledata itself is; ``pclntable_len`` is the
     byte length of the functab region; ``gofunc`` is None when it did not validate."""

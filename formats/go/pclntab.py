@@ -31,8 +31,8 @@ sub-table and the offset; no other exception escapes :meth:`PcLnTab.parse`.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from functools import cached_property
+from typing import NamedTuple
 
 from formats.errors import FormatError
 from formats.go import pclnwalk
@@ -54,8 +54,7 @@ FUNCTAB_BUCKET = 4096
 SUBBUCKET = 256
 
 
-@dataclass(frozen=True)
-class Extent:
+class Extent(NamedTuple):
     """A named byte range of the table: ``offset`` from its start, ``size`` in bytes."""
 
     name: str
@@ -67,8 +66,7 @@ class Extent:
         return self.offset + self.size
 
 
-@dataclass(frozen=True)
-class Func:
+class Func(NamedTuple):
     """One function of the table.
 
     ``entry``/``end`` are virtual addresses (``end`` is the next function's entry, so the

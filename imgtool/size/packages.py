@@ -6,7 +6,7 @@ The symbol-name rules themselves are part of the Go binary format and live in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from formats.go.symbols import (
     PSEUDO_PREFIX,
@@ -21,8 +21,7 @@ __all__ = ["ModuleInfo", "ModuleMap", "PSEUDO_PREFIX", "package_from_file", "str
            "symbol_packages", "type_package"]
 
 
-@dataclass(frozen=True)
-class ModuleInfo:
+class ModuleInfo(NamedTuple):
     """A module a package rolls up to: ``path`` and ``cls`` (main, std, dependency,
     generated)."""
 

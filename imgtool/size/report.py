@@ -14,8 +14,7 @@ import functools
 import gc
 import json
 import os
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, NamedTuple, Sequence
 
 from imgtool.size import render
 
@@ -53,8 +52,7 @@ def _without_cycle_collector(fn):
     return run
 
 
-@dataclass(frozen=True)
-class SizeOutput:
+class SizeOutput(NamedTuple):
     """What :func:`size_report` made: ``text`` (the report, for stdout or ``-o``),
     ``stderr`` (the tables of the checks that failed: sections outside the memory
     regions, the budget) and ``failures`` (one clause per failed check; empty when all
@@ -62,7 +60,7 @@ class SizeOutput:
 
     text: str
     stderr: str = ""
-    failures: tuple[str, ...] = field(default_factory=tuple)
+    failures: tuple[str, ...] = ()
 
 
 @_without_cycle_collector
