@@ -221,3 +221,31 @@ def test_c_package_rule_on_real_symbol_tables(analysed):
             assert len(decided) > 0.5 * len(names)  # the plain rule is the common case
     with pytest.raises(TypeError):
         symbol_packages(["fmt.Println", b"fmt.Println"])
+
+
+GO_PACKAGES_SANITIZER_SCRIPT = r'''
+import random
+from formats.go.symbols import symbol_package, symbol_packages
+from formats._native import accel
+assert accel is formats._accel
+rnd = random.Random(5)
+parts = ["a", "b", ".", "/", "[", "]", "%2e", ":", "$", "go:", "go.", "type.", "type:", "runtime.gcbits.",
+         "runtime.modinfo.str", "runtime.buildVersion.str", "\u00e9", "\U0001f600", "x" * 300]
+for _ in range(3000):
+    names = ["".join(rnd.choice(parts) for _ in range(rnd.randrange(0, 9))) for _ in range(rnd.randrange(0, 40))]
+    names += names[:5]  # repeats: the shared-string path
+    assert symbol_packages(names) == [symbol_package(n) for n in names]
+try:
+    accel.go_packages(["a.b", 1])
+except TypeError:
+    pass
+else:
+    raise AssertionError("a non-str item was accepted")
+print("sanitized OK")
+'''
+
+
+def test_c_package_rule_under_sanitizers(tmp_path):
+    from sanitize_helpers import run_sanitized
+
+    run_sanitized(tmp_path, GO_PACKAGES_SANITIZER_SCRIPT)

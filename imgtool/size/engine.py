@@ -270,7 +270,8 @@ def _text_pieces(elf, sec, fl: _FuncList, sym_at) -> list[Piece]:
     pos = lo
     name_sec = sec.name
     for entry, end, name, pkg in zip(fl.entries, fl.ends, fl.fnames, fl.pkgs):
-        a, b = max(entry, pos), min(end, hi)
+        a = entry if entry > pos else pos  # max() and min() as comparisons: 20,000 calls fewer each
+        b = end if end < hi else hi
         if b <= a:
             continue
         if a > pos:

@@ -12,6 +12,9 @@ whose data was attributed by estimate (:mod:`imgtool.size.stripped`) also ``esti
 
 from __future__ import annotations
 
+from itertools import groupby
+from operator import itemgetter
+
 from formats.loadimage import loaded_sections
 from imgtool.size.engine import CATEGORIES, UNKNOWN, Piece, SizeReport
 
@@ -19,6 +22,7 @@ SCHEMA = "imgtool-size/1"
 BY = ("package", "module", "section", "segment", "symbol", "file", "pclntab")
 _COLS = ("flash", "ram", *CATEGORIES, "mem", "file")
 _KEY_FIELD = {"package": 2, "symbol": 1}  # Piece fields
+_PACKAGE, _SIZE = itemgetter(2), itemgetter(3)
 
 
 def file_view(r: SizeReport) -> list[Piece]:
@@ -122,6 +126,16 @@ def _group_pieces(r: SizeReport, by: str) -> dict[str, dict]:
                     f"LOAD#{si.segment}" if si.segment is not None else "[not loaded]"
                 est = sum(p.size for p in si.pieces if p.estimate) if r.estimated else 0
                 sums[key] = [si.section.size, si.pieces[0].package, est]
+        elif ki == 2 and not r.estimated:
+            # by package: a section's functions and symbols come in runs of one package;
+            # sum each run in one C loop
+            for key, run in groupby(si.pieces, _PACKAGE):
+                n = sum(map(_SIZE, run))
+                e = sums.get(key)
+                if e is None:
+                    sums[key] = [n, key, 0]
+                else:
+                    e[0] += n
         else:
             for p in si.pieces:
                 key = p[ki]
