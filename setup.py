@@ -2,7 +2,8 @@
 
 The engines are plain C files without ``Python.h`` (``crc_engine.c``, ``pe_checksum.c``,
 ``reloc_walk.c``, ``pclntab_walk.c``); ``_accel.c``, ``_accel_reloc.c`` and ``_accel_pcln.c`` bind them to CPython;
-``_accel_names.c`` decides the common Go symbol names' packages (twin: ``formats.go.symbols``).
+``_accel_names.c`` decides the common Go symbol names' packages (twin: ``formats.go.symbols``),
+``_accel_elfsym.c`` decodes ELF symbol tables (twin: ``formats.elf.decode_symbols``).
 The extension is optional: where no C compiler is available the build still succeeds and
 ``formats`` falls back to its pure-Python twin, which gives identical results.
 """
@@ -18,6 +19,7 @@ setup(
                 "formats/_accel_reloc.c",
                 "formats/_accel_pcln.c",
                 "formats/_accel_names.c",
+                "formats/_accel_elfsym.c",
                 "formats/pclntab_walk.c",
                 "formats/crc_engine.c",
                 "formats/pe_checksum.c",

@@ -363,6 +363,7 @@ static PyMethodDef accel_methods[] = {
     {"apply_relocs", (PyCFunction)(void (*)(void))accel_apply_relocs, METH_FASTCALL, accel_apply_relocs_doc},
     {"pcln_decode", (PyCFunction)(void (*)(void))accel_pcln_decode, METH_FASTCALL, accel_pcln_decode_doc},
     {"pcln_charge", (PyCFunction)(void (*)(void))accel_pcln_charge, METH_FASTCALL, accel_pcln_charge_doc},
+    {"elf_symbols", (PyCFunction)(void (*)(void))accel_elf_symbols, METH_FASTCALL, accel_elf_symbols_doc},
     {"go_packages", (PyCFunction)(void (*)(void))accel_go_packages, METH_FASTCALL, accel_go_packages_doc},
     {"cpu_tiers", py_cpu_tiers, METH_NOARGS,
      "cpu_tiers() -> list[str]\n\nCRC tiers this CPU can run, slowest first."},
@@ -395,7 +396,7 @@ static PyModuleDef_Slot accel_slots[] = {
 static struct PyModuleDef accel_module = {
     PyModuleDef_HEAD_INIT,
     "formats._accel",
-    "C core of imgtool's formats layer: CRC engine, image checksums, relocations, pclntab walk, Go package names.",
+    "C core of imgtool's formats layer: CRC engine, image checksums, relocations, pclntab walk, ELF symbols, Go package names.",
     0,
     accel_methods,
     accel_slots,

@@ -1,5 +1,6 @@
 /* Shared declarations of the CPython binding files of formats._accel (_accel.c,
- * _accel_reloc.c, _accel_pcln.c, _accel_names.c).  The engines they call (crc_engine.h, pe_checksum.h, reloc_walk.h, pclntab_walk.h)
+ * _accel_reloc.c, _accel_pcln.c, _accel_names.c,
+ * _accel_elfsym.c).  The engines they call (crc_engine.h, pe_checksum.h, reloc_walk.h, pclntab_walk.h)
  * do not include this file and know nothing of Python. */
 #ifndef IMGTOOL_ACCEL_H
 #define IMGTOOL_ACCEL_H
@@ -37,6 +38,10 @@ PyObject *accel_pcln_decode(PyObject *mod, PyObject *const *args, Py_ssize_t nar
 PyObject *accel_pcln_charge(PyObject *mod, PyObject *const *args, Py_ssize_t nargs);
 extern const char accel_pcln_decode_doc[];
 extern const char accel_pcln_charge_doc[];
+
+/* _accel_elfsym.c */
+PyObject *accel_elf_symbols(PyObject *mod, PyObject *const *args, Py_ssize_t nargs);
+extern const char accel_elf_symbols_doc[];
 
 /* _accel_names.c */
 PyObject *accel_go_packages(PyObject *mod, PyObject *const *args, Py_ssize_t nargs);

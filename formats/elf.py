@@ -26,6 +26,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import NamedTuple
 
+from formats._native import accel
 from formats.align import align_up
 from formats.elfstructs import ElfStructs, elf_structs
 from formats.errors import FormatError
@@ -222,6 +223,11 @@ def decode_symbols(raw, strtab: bytes, structs: ElfStructs, machine: int, *, tab
         FormatError: a name offset outside ``strtab``.
     """
     arm = machine == EM_ARM
+    if accel is not None:  # the C core (formats/_accel_elfsym.c); this loop is its twin
+        syms, bad = accel.elf_symbols(raw, strtab, structs.elfclass, not structs.little_endian, arm, Symbol)
+        if bad < 0:
+            return syms
+        # a name offset outside strtab: the loop below raises the error that names it
     out: list[Symbol] = []
     limit = len(strtab)
     stt = _STT

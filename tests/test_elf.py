@@ -10,6 +10,8 @@ import subprocess
 import lief
 import pytest
 from elftools.elf.elffile import ELFFile
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import GO_TARGET_NAMES, objcopy
 from formats.elf import EM_ARM, PT_LOAD
@@ -145,3 +147,74 @@ def test_load_segments_are_consistent(target):
     for sec in elf.sections:
         if sec.is_alloc and sec.size and not sec.name.startswith(".note"):
             assert elf.segment_of(sec) is not None, sec.name
+
+
+_SYM_STRTAB = st.binary(max_size=40) | st.lists(st.sampled_from([b"main.main\0", b"runtime.x\0", b"\xc3\xa9\0",
+                                                                 b"\xff\xfe\0", b"", b"a"]),
+                                                max_size=8).map(b"".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from([32, 64]), st.booleans(), st.sampled_from([EM_ARM, 62]), st.integers(0, 6),
+       st.data(), _SYM_STRTAB)
+def test_c_symbol_decoder_equals_the_python_twin(elfclass, little, machine, count, data, strtab):
+    import formats.elf as E
+    from formats.elfstructs import elf_structs
+    from formats.errors import FormatError
+
+    structs = elf_structs(elfclass, little)
+    rec = structs.sym.size
+    # name offsets mostly inside the string table, some past it; random value/info/shndx
+    raw = b"".join(data.draw(st.binary(min_size=rec, max_size=rec)) for _ in range(count))
+    raw = bytearray(raw)
+    for k in range(count):
+        off = data.draw(st.integers(0, len(strtab) + 2))
+        raw[k * rec:k * rec + 4] = off.to_bytes(4, "little" if little else "big")
+
+    def decode(accel):
+        saved, E.accel = E.accel, accel
+        try:
+            return E.decode_symbols(bytes(raw), strtab, structs, machine)
+        except FormatError as exc:
+            return str(exc)
+        finally:
+            E.accel = saved
+
+    python = decode(None)
+    assert decode(E.accel) == python
+    if E.accel is not None and not isinstance(python, str):
+        c = E.accel.elf_symbols(bytes(raw), strtab, elfclass, not little, machine == EM_ARM, E.Symbol)[0]
+        assert [type(s) for s in c] == [E.Symbol] * count
+        assert [[type(f) for f in s] for s in c] == [[type(f) for f in s] for s in python]
+
+
+ELF_SYMBOLS_SANITIZER_SCRIPT = r'''
+import random
+import formats.elf as E
+from formats.elfstructs import elf_structs
+rnd = random.Random(9)
+for _ in range(4000):
+    elfclass, little = rnd.choice([32, 64]), rnd.random() < 0.5
+    rec = 24 if elfclass == 64 else 16
+    strtab = rnd.randbytes(rnd.randrange(0, 30))
+    raw = bytearray(rnd.randbytes(rec * rnd.randrange(0, 5)))
+    for k in range(len(raw) // rec):
+        raw[k * rec:k * rec + 4] = rnd.randrange(0, len(strtab) + 2).to_bytes(4, "little" if little else "big")
+    syms, bad = E.accel.elf_symbols(bytes(raw), strtab, elfclass, not little, rnd.random() < 0.5, E.Symbol)
+    assert bad == -1 or 0 <= bad < len(raw) // rec
+for args in [(b"x" * 15, b"", 32, False, False, E.Symbol), (b"", b"", 48, False, False, E.Symbol),
+             (b"", b"", 32, False, False, int), ("s", b"", 32, False, False, E.Symbol)]:
+    try:
+        E.accel.elf_symbols(*args)
+    except (ValueError, TypeError):
+        pass
+    else:
+        raise AssertionError(args)
+print("sanitized OK")
+'''
+
+
+def test_c_symbol_decoder_under_sanitizers(tmp_path):
+    from sanitize_helpers import run_sanitized
+
+    run_sanitized(tmp_path, ELF_SYMBOLS_SANITIZER_SCRIPT)
