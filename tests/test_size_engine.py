@@ -249,3 +249,20 @@ def test_c_package_rule_under_sanitizers(tmp_path):
     from sanitize_helpers import run_sanitized
 
     run_sanitized(tmp_path, GO_PACKAGES_SANITIZER_SCRIPT)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab,[](){}*.", max_size=16))
+def test_top_level_comma_shortcut_equals_the_depth_walk(s):
+    from formats.go.symbols import _top_level_comma
+
+    depth, want = 0, -1
+    for i, ch in enumerate(s):
+        if ch in "[({":
+            depth += 1
+        elif ch in "])}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            want = i
+            break
+    assert _top_level_comma(s) == want

@@ -47,6 +47,8 @@ _PREFIXES = (
     ("go:buildinfo", "<buildinfo>"), ("go.buildinfo", "<buildinfo>"),
     ("$f64.", "<consts>"), ("$f32.", "<consts>"), ("$i64.", "<consts>"), ("$i32.", "<consts>"),
 )
+_PREFIX_PKG = dict(_PREFIXES)
+_PREFIX_RE = re.compile("|".join(map(re.escape, _PREFIX_PKG)))
 #: Go <= 1.19 generated ``go.`` names (a module path such as go.uber.org/zap is not one)
 _GO_GENERATED = ("go.shape.", "go.builtin.", "go.info.", "go.cuinfo.", "go.map.", "go.importpath.", "go.link.",
                  "go.track.", "go.loc.", "go.range.", "go.debuglines.", "go.constinfo.", "go.weak.")
@@ -58,6 +60,7 @@ _GENERATED_HEADS = ("go:", "go.", "type:", "type.", "$", "runtime.gcbits.")
 PSEUDO_PREFIX = "<"
 
 
+_BRACKETS = re.compile(r"[\[\](){}]")
 _INNERMOST = re.compile(r"\[[^\[\]]*\]")
 
 
@@ -140,9 +143,9 @@ def symbol_packages(names: list[str]) -> list[str | None]:
 
 def _special(name: str) -> str | None | bool:
     """The package of a generated name (rule 1), or False when ``name`` is not one."""
-    for pre, pkg in _PREFIXES:
-        if name.startswith(pre):
-            return pkg
+    m = _PREFIX_RE.match(name)  # the first prefix of _PREFIXES that matches, in one call
+    if m is not None:
+        return _PREFIX_PKG[m.group()]
     if name.startswith(("go:itab.", "go.itab.")):
         rest = name[8:]
         cut = _top_level_comma(rest)
@@ -166,6 +169,8 @@ def _is_domain(elem: str) -> bool:
 
 
 def _top_level_comma(s: str) -> int:
+    if not _BRACKETS.search(s):  # the common itab: no nesting to track
+        return s.find(",")
     depth = 0
     for i, ch in enumerate(s):
         if ch in "[({":
