@@ -118,3 +118,49 @@ def test_build_info_found_by_magic_without_its_section(go_elf, tmp_path, run_img
     info = run_imgtool("info", path)
     assert info.returncode == 0 and "go1.26" in info.stdout and "build info found by magic" in info.stdout
     assert "go1.26" in run_size(path).stdout.splitlines()[0]
+
+
+def _symbol_rows_by_tuple_sort(r) -> list[dict]:
+    """The JSON symbols table as the first version built it (sums per symbol, then one sort
+    of (-flash, -mem, -file, name) tuples): the reference for views.symbol_rows."""
+    from imgtool.size.engine import CATEGORIES
+
+    acc = {}
+    for si in r.sections.values():
+        counted = si.category in CATEGORIES
+        for p in si.pieces:
+            a = acc.setdefault(p.symbol, [0, 0, 0, 0, 0, 0, p.package])
+            a[2] += p.size if si.section.file_size else 0
+            if counted:
+                a[1] += p.size
+                a[0] += p.size if si.flash else 0
+                a[3] += p.size if si.ram else 0
+                a[4] += p.size if si.category == "text" else 0
+                a[5] += p.size if si.category == "pclntab" else 0
+    order = sorted((-a[0], -a[1], -a[2], name, a) for name, a in acc.items())
+    return [{"name": n, "package": a[6], "mem": a[1], "flash": a[0], "ram": a[3], "text": a[4], "pclntab": a[5]}
+            for _, _, _, n, a in order if a[1]]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["text", "rodata", "pclntab", "data", "bss", "other"]), st.booleans(),
+                          st.booleans(), st.booleans(),
+                          st.lists(st.tuples(st.sampled_from("abcdef"), st.sampled_from([0, 1, 2, 7, 2**40, 2**63])),
+                                   max_size=6)),
+                min_size=1, max_size=4))
+def test_symbol_table_order_equals_the_tuple_sort(sections):
+    # ties on every count, counts past 2^40 and 2^63, symbols in several sections
+    from formats.elf import Section
+    from imgtool.size.engine import Piece, SectionInfo, SizeReport
+    from imgtool.size.packages import ModuleMap
+    from imgtool.size.views import symbol_rows
+
+    infos = {}
+    for i, (cat, nobits, flash, ram, pieces) in enumerate(sections, 1):
+        size = sum(n for _, n in pieces)
+        sec = Section(i, f".s{i}", 8 if nobits else 1, 2, 0, 0, size, 0, 0, 1, 0)
+        infos[i] = SectionInfo(sec, cat, flash, ram, 0,
+                               [Piece(sec.name, sym, "pkg/" + sym, n) for sym, n in pieces])
+    r = SizeReport(None, sum(si.section.file_size for si in infos.values()), "arm", None, infos, [], [], [], 0, 0,
+                   {}, ModuleMap(), [])
+    assert symbol_rows(r) == _symbol_rows_by_tuple_sort(r)

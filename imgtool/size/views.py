@@ -230,9 +230,16 @@ def symbol_rows(r: SizeReport) -> list[dict]:
                     a[4] += n
                 elif cat == "pclntab":
                     a[5] += n
-    order = sorted([(-a[0], -a[1], -a[2], name, a) for name, a in acc.items()])  # names are unique keys
+    # order: flash, mem, file (largest first), then name. One int key per symbol, the three
+    # counts side by side in fields of w bits (every count is at most the sum of all
+    # sections and the file, which fits in w), after a sort by name: the second sort is
+    # stable, so equal counts stay in name order. Half the time of sorting tuples.
+    w = max(sum(si.section.size for si in r.sections.values()), r.file_size).bit_length()
+    keys = {name: -((a[0] << 2 * w) | (a[1] << w) | a[2]) for name, a in acc.items() if a[1]}
+    names = sorted(keys)
+    names.sort(key=keys.__getitem__)
     return [{"name": name, "package": a[6], "mem": a[1], "flash": a[0], "ram": a[3], "text": a[4],
-             "pclntab": a[5]} for _, _, _, name, a in order if a[1]]
+             "pclntab": a[5]} for name, a in zip(names, map(acc.__getitem__, names))]
 
 
 def dumps(doc) -> str:
