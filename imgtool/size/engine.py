@@ -31,7 +31,7 @@ from typing import NamedTuple
 from formats.elf import PF_W, ElfFile, Section
 from formats.errors import FormatError
 from formats.go.buildinfo import parse_buildinfo
-from imgtool.size.packages import ModuleMap, package_from_file, symbol_package, symbol_packages
+from imgtool.size.packages import ModuleMap, function_packages, symbol_package, symbol_packages
 
 PAD, UNKNOWN, PCLN = "<padding>", "<unknown>", "<pclntab>"
 #: zero-size section markers that are not containers
@@ -239,8 +239,6 @@ class _FuncList:
     def label(self, sym_at) -> None:
         """Name (the symbol's, when one starts at the entry; else the pclntab's) and
         package of every function."""
-        from formats.go.pclntab import first_file
-
         tab = self.tab
         names = None
         fnames = self.fnames = []
@@ -252,9 +250,7 @@ class _FuncList:
                 fnames.append(names[i])
             else:
                 fnames.append(s.name)
-        pkgs = self.pkgs = symbol_packages(fnames)
-        for i in [i for i, p in enumerate(pkgs) if p is None]:
-            pkgs[i] = package_from_file(first_file(tab, tab.func(i)) or "") or "<asm>"
+        self.pkgs = function_packages(tab, fnames)
 
     @property
     def labels(self) -> dict[int, tuple[str, str]]:

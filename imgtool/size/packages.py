@@ -17,8 +17,21 @@ from formats.go.symbols import (
     type_package,
 )
 
-__all__ = ["ModuleInfo", "ModuleMap", "PSEUDO_PREFIX", "package_from_file", "strip_brackets", "symbol_package",
-           "symbol_packages", "type_package"]
+__all__ = ["ModuleInfo", "ModuleMap", "PSEUDO_PREFIX", "function_packages", "package_from_file", "strip_brackets",
+           "symbol_package", "symbol_packages", "type_package"]
+
+
+def function_packages(tab, names: list[str]) -> list[str]:
+    """The package of each function of the pclntab ``tab`` (a
+    :class:`formats.go.pclntab.PcLnTab`; ``names[i]`` is function ``i``'s name): its
+    name's (:func:`symbol_packages`), else the folder of its first source file
+    (:func:`package_from_file`: assembly stubs such as ``memeqbody``), else ``<asm>``."""
+    from formats.go.pclntab import first_file
+
+    pkgs = symbol_packages(names)
+    for i in [i for i, p in enumerate(pkgs) if p is None]:
+        pkgs[i] = package_from_file(first_file(tab, tab.func(i)) or "") or "<asm>"
+    return pkgs
 
 
 class ModuleInfo(NamedTuple):

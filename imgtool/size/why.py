@@ -31,9 +31,8 @@ from dataclasses import dataclass, field
 from formats.calls import ARCHES, direct_calls
 from formats.elf import ElfFile
 from formats.go.moduledata import locate
-from formats.go.pclntab import first_file
 from imgtool.errors import InputError
-from imgtool.size.packages import package_from_file, symbol_package
+from imgtool.size.packages import function_packages, symbol_package
 
 SCHEMA = "imgtool-size-why/1"
 _INIT = re.compile(r"[^./]+\.init(?:\.\d+)?")
@@ -136,12 +135,7 @@ class CallGraph:
             return cls(elf, [], [], 0, [], [], tab)
         names = [f.name for f in funcs]
         entries = [f.entry for f in funcs]
-        packages = []
-        for f in funcs:
-            pkg = symbol_package(f.name)
-            if pkg is None:
-                pkg = package_from_file(first_file(tab, f) or "") or "<asm>"
-            packages.append(pkg)
+        packages = function_packages(tab, names)
         lo, hi = entries[0], funcs[-1].end
         code = elf.read(lo, hi - lo)
         index = {e: i for i, e in enumerate(entries)}
