@@ -100,7 +100,7 @@ int pcln_decode(const pcln_job *j, uint64_t *cols, size_t *functab_end, size_t *
             if (nfd)
                 size = (size + P - 1) / P * P + (uint64_t)P * nfd;
         }
-        if (npc > 1024 || r + size > len) {
+        if (npc > PCLN_MAX_NPCDATA || r + size > len) {
             *bad = i;
             return PCLN_RECORD_SIZE;
         }
@@ -160,6 +160,42 @@ static int ref_cmp(const void *a, const void *b)
     return x->func < y->func ? -1 : x->func > y->func;
 }
 
+static int u64_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The distinct offsets of function c's pc-value tables (pcsp, pcfile, pcln, then its
+ * npcdata pcdata tables) that are not 0 and lie below span, ascending, into out (room
+ * for 3 + PCLN_MAX_NPCDATA); returns how many.  Sorting keeps a function with many
+ * pcdata tables at k log k comparisons instead of k^2. */
+static size_t distinct_tables(const uint64_t *c, const unsigned char *rec, size_t fx, int big, size_t span,
+                              uint64_t *out)
+{
+    size_t k, m = 0, u = 0;
+    for (k = 0; k < 3 + c[PCLN_NPCDATA]; k++) {
+        uint64_t off = table_off(c, rec, fx, k, big);
+        if (off && off < span)
+            out[m++] = off;
+    }
+    if (m > 16) {
+        qsort(out, m, sizeof *out, u64_cmp);
+    } else {
+        for (k = 1; k < m; k++) { /* insertion sort: the usual 3 to 6 tables */
+            uint64_t v = out[k];
+            size_t q = k;
+            for (; q > 0 && out[q - 1] > v; q--)
+                out[q] = out[q - 1];
+            out[q] = v;
+        }
+    }
+    for (k = 0; k < m; k++)
+        if (u == 0 || out[u - 1] != out[k])
+            out[u++] = out[k];
+    return u;
+}
+
 /* Length of the pc-value table at pos (pairs of uvarints; a zero value delta after the
  * first pair ends it), or -1 when it runs past limit or a varint is over 5 bytes. */
 static int64_t pcvalue_len(const unsigned char *t, size_t pos, size_t limit)
@@ -217,24 +253,17 @@ int pcln_charge(const pcln_job *j, uint64_t *cols, int64_t *parts)
     {
         size_t span = j->functab - j->pctab, nu = 0, m;
         int64_t last = 0;
+        uint64_t offs[3 + PCLN_MAX_NPCDATA];
         unsigned char *count = calloc(span ? span : 1, 1);
         uint32_t *used;
         if (count == NULL)
             return PCLN_NOMEM;
-        for (i = 0; i < n; i++) {
+        for (i = 0; i < n; i++) { /* each function counts once per table */
             uint64_t *c = cols + i * PCLN_NCOL;
-            const unsigned char *rec = t + c[PCLN_RECORD];
-            for (k = 0; k < 3 + c[PCLN_NPCDATA]; k++) {
-                uint64_t off = table_off(c, rec, fx, k, j->big);
-                size_t q;
-                if (!off || off >= span)
-                    continue;
-                for (q = 0; q < k; q++) /* each function counts once per table */
-                    if (table_off(c, rec, fx, q, j->big) == off)
-                        break;
-                if (q == k && count[off] < 2)
-                    count[off]++;
-            }
+            size_t u = distinct_tables(c, t + c[PCLN_RECORD], fx, j->big, span, offs);
+            for (k = 0; k < u; k++)
+                if (count[offs[k]] < 2)
+                    count[offs[k]]++;
         }
         for (m = 0; m < span; m++)
             nu += count[m] != 0;
@@ -251,19 +280,14 @@ int pcln_charge(const pcln_job *j, uint64_t *cols, int64_t *parts)
             free(used);
             return PCLN_VARINT;
         }
-        for (i = 0; i < n; i++) {
+        for (i = 0; i < n; i++) { /* charged once per function */
             uint64_t *c = cols + i * PCLN_NCOL;
-            const unsigned char *rec = t + c[PCLN_RECORD];
-            for (k = 0; k < 3 + c[PCLN_NPCDATA]; k++) {
-                uint64_t off = table_off(c, rec, fx, k, j->big);
-                size_t lo = 0, hi = nu, q;
+            size_t u = distinct_tables(c, t + c[PCLN_RECORD], fx, j->big, span, offs), d;
+            for (d = 0; d < u; d++) {
+                uint64_t off = offs[d];
+                size_t lo = 0, hi = nu;
                 int64_t length;
-                if (!off || off >= span || count[off] != 1)
-                    continue;
-                for (q = 0; q < k; q++) /* charged once per function */
-                    if (table_off(c, rec, fx, q, j->big) == off)
-                        break;
-                if (q < k)
+                if (count[off] != 1)
                     continue;
                 while (lo < hi) { /* the first used offset above off */
                     size_t mid = lo + (hi - lo) / 2;

@@ -21,6 +21,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* the most pcdata tables a _func record may name (pcln_decode refuses more; the Go
+ * runtime has a handful, PCDATA_* in internal/abi) */
+#define PCLN_MAX_NPCDATA 1024
+
 /* columns of the per-function matrix (uint64 each, PCLN_NCOL per function) */
 enum {
     PCLN_ENTRY = 0,   /* entry address (text_start + offset for 118/120) */

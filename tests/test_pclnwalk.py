@@ -165,3 +165,39 @@ def test_c_walk_alone_under_sanitizers(tables, tmp_path):
                 assert lines[-1].split() == ["charge", str(status), *map(str, parts)]
                 got = [int(v) for line in lines[1:-1] for v in line.split()]
                 assert got == want.cols.tolist(), name
+
+
+@pytest.mark.parametrize("npcdata", [5, 40, 1024])
+def test_a_function_with_many_repeated_pcdata_tables_is_charged_alike(tables, npcdata):
+    """One function's _func record moved to the end of the table with npcdata pcdata
+    words that repeat its own and its neighbours' pc tables: both twins count each table
+    once per function (the C walk sorts the offsets of a function; past 16 with qsort)."""
+    if accel is None:
+        pytest.skip("the C core is not built")
+    t, job = tables["arm7"]
+    assert job.version == 120
+    good = pclnwalk.decode(t.data, job, engine="python")
+    cols, N = good.cols, pclnwalk.NCOL
+    i = next(k for k in range(10, job.nfunc) if cols[k * N + pclnwalk.NPCDATA])
+    e = "big" if job.big else "little"
+    fx = pclnwalk._fixed(job)
+    old = cols[i * N + pclnwalk.RECORD]
+    fd_at = old + fx + 4 * cols[i * N + pclnwalk.NPCDATA]
+    funcdata = bytes(t.data[fd_at:fd_at + 4 * cols[i * N + pclnwalk.NFUNCDATA]])  # kept after the new pcdata
+    pool = [cols[k * N + c] for k in (i, i + 1) for c in (pclnwalk.PCSP, pclnwalk.PCFILE, pclnwalk.PCLN) if cols[k * N + c]]
+    rnd = random.Random(npcdata)
+    words = [rnd.choice(pool) for _ in range(npcdata)]
+    record = bytearray(t.data[old:old + fx])
+    record[28:32] = npcdata.to_bytes(4, e)
+    d = bytearray(t.data)
+    d.extend(bytes(-len(d) % 4))
+    at = len(d)
+    d += record + b"".join(w.to_bytes(4, e) for w in words) + funcdata
+    slot = job.functab + (2 * i + 1) * 4  # functab: (entryoff, funcoff) pairs of u32
+    d[slot:slot + 4] = (at - job.functab).to_bytes(4, e)
+    c, p = _both(bytes(d), job)
+    assert c.status == p.status == pclnwalk.OK and c.cols == p.cols
+    assert c.cols[i * N + pclnwalk.NPCDATA] == npcdata
+    sc = pclnwalk.charge(bytes(d), job, c.cols, engine="c")
+    assert sc[0] == pclnwalk.OK and sc == pclnwalk.charge(bytes(d), job, p.cols, engine="python")
+    assert c.cols == p.cols  # the own-bytes column too
