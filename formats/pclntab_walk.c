@@ -173,8 +173,10 @@ static int u64_cmp(const void *a, const void *b)
 static size_t distinct_tables(const uint64_t *c, const unsigned char *rec, size_t fx, int big, size_t span,
                               uint64_t *out)
 {
-    size_t k, m = 0, u = 0;
-    for (k = 0; k < 3 + c[PCLN_NPCDATA]; k++) {
+    /* pcln_decode refuses more than PCLN_MAX_NPCDATA; the bound also holds for columns
+     * that did not come from it, so out cannot overflow */
+    size_t k, m = 0, u = 0, npc = c[PCLN_NPCDATA] < PCLN_MAX_NPCDATA ? (size_t)c[PCLN_NPCDATA] : PCLN_MAX_NPCDATA;
+    for (k = 0; k < 3 + npc; k++) {
         uint64_t off = table_off(c, rec, fx, k, big);
         if (off && off < span)
             out[m++] = off;
