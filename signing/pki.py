@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -224,19 +224,6 @@ class HabKeys:
     def srk_hash(self) -> bytes:
         """The 32-byte SRK hash (fuse value) of :attr:`srk_table`."""
         return srkfmt.table_hash(self.srk_table)
-
-    def for_srk(self, srk_index: int) -> "HabKeys":
-        """These keys with SRK ``srk_index`` selected, checked (:meth:`check`); ``self``
-        when it is selected already.
-
-        Raises:
-            SigningError: see :meth:`check`.
-        """
-        if srk_index == self.srk_index:
-            return self
-        keys = replace(self, srk_index=srk_index)
-        keys.check()
-        return keys
 
     def check(self) -> None:
         """Check the SRK index and that CSFK and IMG certificates chain to the selected SRK.
