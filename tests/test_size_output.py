@@ -59,7 +59,7 @@ _row = st.dictionaries(st.text(alphabet="ab{},\n", max_size=4) | st.integers(), 
 @st.composite
 def _uniform_table(draw):
     """Rows with the same keys in the same order, each column of one kind (ints, strings
-    holding JSON's and %-formatting's special characters, or any scalar)."""
+    holding JSON's special characters, or any scalar)."""
     keys = draw(st.lists(st.text(alphabet='ab%{"\n', max_size=4) | st.integers(), min_size=1, max_size=4,
                          unique=True))
     kinds = [draw(st.sampled_from([st.integers(), st.text(alphabet='a%s"\\\n\u00e9\U0001f600', max_size=6),
@@ -71,8 +71,8 @@ def _uniform_table(draw):
 @given(st.lists(_row, min_size=1, max_size=6) | _uniform_table(),
        st.lists(_row | st.lists(_scalar), min_size=1, max_size=4))
 def test_json_writer_equals_json_dumps_on_tables(table, mixed):
-    # tables (lists of flat rows; strings holding the row separator's characters) are
-    # written by one encoder call; a list mixing rows with other values is not a table
+    # tables (lists of flat rows, strings holding the separators' characters) take the
+    # row-at-a-time C encoder path; a list mixing rows with other values does not
     for doc in (table, {"t": table, "n": {"x": table}}, mixed, {"m": mixed}):
         assert dumps(doc) == json.dumps(doc, indent=1) + "\n"
 
