@@ -131,6 +131,11 @@ def test_walk_file_includes_no_python_header():
         assert includes and not any("Python" in i or "_accel" in i for i in includes), (name, includes)
 
 
+def test_the_twins_share_the_pcdata_bound():
+    header = (REPO / "formats" / "pclntab_walk.h").read_text()
+    assert re.search(r"#define PCLN_MAX_NPCDATA (\d+)", header).group(1) == str(pclnwalk.MAX_NPCDATA)
+
+
 def test_c_walk_alone_under_sanitizers(tables, tmp_path):
     gcc = shutil.which("gcc")
     if gcc is None:

@@ -347,7 +347,7 @@ class PcLnTab:
             size = fx + 4 * npcdata
             if nfuncdata:
                 size = -(-size // self.ptrsize) * self.ptrsize + self.ptrsize * nfuncdata
-        if npcdata > 1024 or r + size > len(d):
+        if npcdata > pclnwalk.MAX_NPCDATA or r + size > len(d):
             raise self._err(f"function {i}: _func record ({npcdata} pcdata, {nfuncdata} funcdata) runs past the table",
                             r, "_func")
         return size

@@ -39,6 +39,8 @@ OK, ORDER, RECORD_RANGE, ENTRY_MISMATCH, NAME, PCTAB_RANGE, RECORD_SIZE, NOMEM, 
 #: status codes :meth:`PcLnTab.parse` raises for (the others are raised by ``funcs``)
 PARSE_ERRORS = (ORDER, RECORD_RANGE, RECORD_SIZE, BADARG)
 PARTS = ("funcnametab", "pctab", "functab", "_func", "funcdata")
+#: the most pcdata tables a ``_func`` record may name (``PCLN_MAX_NPCDATA`` of the C walk)
+MAX_NPCDATA = 1024
 #: ``"c"`` when the C core walks the table, ``"python"`` for the twin
 ENGINE = "c" if accel is not None else "python"
 
@@ -140,7 +142,7 @@ def decode_py(data, job: Job) -> Decoded:
             size = fx + 4 * npc
             if nfd:
                 size = -(-size // P) * P + P * nfd
-        if npc > 1024 or r + size > len(d):
+        if npc > MAX_NPCDATA or r + size > len(d):
             return Decoded(RECORD_SIZE, i, 0, cols)
         cols[b + RECSIZE], cols[b + NPCDATA], cols[b + NFUNCDATA] = size, npc, nfd
         cols[b + FUNCID] = d[r + fx - 4]
