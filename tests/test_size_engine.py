@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -260,3 +262,19 @@ def test_top_level_comma_shortcut_equals_the_depth_walk(s):
     assert _top_level_comma(s) == _top_level_comma(s + "[]")
     assert _top_level_comma("*os.File,io.Writer") == 8 and _top_level_comma("a],b,c") == -1
     assert _top_level_comma("*p.T[a,b],io.R") == 9
+
+
+@pytest.mark.allow_skip(reason="the C core is switched off (IMGTOOL_PURE_PYTHON=1)",
+                        when=os.environ.get("IMGTOOL_PURE_PYTHON") == "1")
+def test_c_package_rule_leaves_every_generated_name_to_python():
+    # _accel_names.c keeps its own copies of _GENERATED_HEADS and _BUILDINFO: every name
+    # the Python rules treat as generated must come back undecided (None) from the C core
+    from formats._native import accel
+    from formats.go import symbols
+
+    names = [h + tail for h in symbols._GENERATED_HEADS for tail in ("", "x", "p.T", "a/b.F")]
+    names += sorted(symbols._BUILDINFO)
+    if accel is None:
+        pytest.skip("the C core is switched off (IMGTOOL_PURE_PYTHON=1)")
+    assert accel.go_packages(names) == [None] * len(names)
+    assert accel.go_packages(["fmt.Println", "a/b.F"]) == ["fmt", "a/b"]
