@@ -208,8 +208,7 @@ def package_paths(reader: BinaryReader) -> Iterator[str]:
         FormatError: the symbol table is malformed.
     """
     seen = set()
-    for sym in reader.symbols:
-        pkg = symbol_package(sym.name)
+    for pkg in symbol_packages([sym.name for sym in reader.symbols]):
         if pkg and not pkg.startswith(PSEUDO_PREFIX) and pkg not in seen:
             seen.add(pkg)
             yield pkg
